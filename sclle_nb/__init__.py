@@ -1,0 +1,27 @@
+"""sclle_nb: SCL-LLE low-light enhancement, lesson by lesson."""
+__version__ = "0.1.0"
+
+# Public names, imported on first use so that `import sclle_nb` (and the `sclle` command) stay fast.
+_LAZY = {
+    "le_curve": "curves", "apply_curves": "curves",
+    "DCENet": "dcenet", "load_dcenet": "dcenet", "save_dcenet": "dcenet",
+    "enhance": "enhancer", "read_image": "enhancer", "save_image": "enhancer",
+    "gram_matrix": "vgg", "VGGFeatures": "vgg",
+    "contrastive_loss": "contrastive",
+    "semantic_brightness_loss": "semantic",
+    "SCLLELoss": "objective",
+    "DeepLabV3Plus": "deeplab", "load_deeplab": "deeplab",
+    "miou": "cityscapes", "CITYSCAPES_CLASSES": "cityscapes",
+    "niqe": "niqe", "psnr": "evaluate", "ssim": "evaluate",
+}
+__all__ = list(_LAZY)
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        val = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = val
+        return val
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__(): return sorted(list(globals()) + __all__)
