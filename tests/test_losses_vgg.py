@@ -1,0 +1,116 @@
+"""VGGFeatures (one pass, truncation, frozen, weights loading without any download) and gram_matrix."""
+import types, pytest, torch
+import torch.nn as nn
+import torchvision
+from sclle_nb import vgg as V
+from sclle_nb.vgg import VGGFeatures, gram_matrix, gram_dict, LAYERS, vgg16_features, vgg16_cache_path
+
+@pytest.fixture(scope="module")
+def feats(): return vgg16_features(None, seed=0)
+
+def test_layer_map_matches_torchvision(feats):
+    assert [LAYERS[k] for k in ("relu1_2", "relu2_2", "relu3_3", "relu4_3")] == [3, 8, 15, 22]
+    for name, i in LAYERS.items():
+        assert isinstance(feats[i], nn.ReLU) and isinstance(feats[i-1], nn.Conv2d)
+        assert feats[i-1].out_channels == {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}[int(name[4])]
+
+def test_one_pass_and_truncation(feats):
+    m = VGGFeatures(["relu2_2", "relu1_2", "relu3_3"], vgg=feats)
+    assert len(m.features) == LAYERS["relu3_3"] + 1
+    calls = {}
+    hooks = [mod.register_forward_hook(lambda mod, i, o, k=k: calls.__setitem__(k, calls.get(k, 0) + 1))
+             for k, mod in enumerate(m.features)]
+    out = m(torch.rand(2, 3, 32, 32))
+    for h in hooks: h.remove()
+    assert calls == {k: 1 for k in range(len(m.features))}     # every module exactly once: one forward pass
+    assert list(out) == ["relu2_2", "relu1_2", "relu3_3"]        # in the order asked for
+    assert out["relu3_3"].shape == (2, 256, 8, 8)
+
+def test_matches_slicing(feats):
+    x = torch.rand(1, 3, 24, 24)
+    m = VGGFeatures(["relu1_2", "relu2_2", "relu4_3"], normalize=False, vgg=feats)
+    ref = feats.eval()
+    out = m(x)
+    torch.testing.assert_close(out["relu1_2"], ref[0:4](x))
+    torch.testing.assert_close(out["relu2_2"], ref[4:9](ref[0:4](x)))
+    torch.testing.assert_close(out["relu4_3"], ref[0:23](x), rtol=1e-4, atol=1e-6)
+    mn = VGGFeatures(["relu1_2"], normalize=True, vgg=feats)
+    mean, std = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    torch.testing.assert_close(mn(x)["relu1_2"], ref[0:4]((x - mean)/std))
+
+def test_frozen(feats):
+    m = VGGFeatures(vgg=feats)
+    assert not any(p.requires_grad for p in m.parameters())
+    parent = nn.ModuleDict({"vgg": m}); parent.train()
+    assert not m.training and not any(mod.training for mod in m.modules())
+    x = torch.rand(1, 3, 16, 16, requires_grad=True)
+    sum(f.sum() for f in m(x).values()).backward()
+    assert x.grad is not None and all(p.grad is None for p in m.parameters())
+
+def test_shares_given_instance():
+    net = types.SimpleNamespace(features=vgg16_features(None, seed=3))
+    m = VGGFeatures(["relu1_2"], vgg=net)
+    assert m.features[0].weight is net.features[0].weight
+    with pytest.raises(ValueError, match="torchvision VGG16"): VGGFeatures(vgg=nn.Sequential(nn.Conv2d(3, 3, 3)))
+
+def test_random_weights_seeded():
+    a, b = VGGFeatures(["relu1_1"], weights=None, seed=5), VGGFeatures(["relu1_1"], weights="random", seed=5)
+    assert torch.equal(a.features[0].weight, b.features[0].weight)
+    state = torch.random.get_rng_state()
+    VGGFeatures(["relu1_1"], weights=None, seed=6)
+    assert torch.equal(state, torch.random.get_rng_state())      # the global RNG is left alone
+
+def test_offline_error_names_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    def no_network(*a, **k): raise AssertionError("tried to download")
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
+    expect = tmp_path/"hub"/"checkpoints"/"vgg16-397923af.pth"
+    assert vgg16_cache_path() == expect
+    for w in ("DEFAULT", "IMAGENET1K_V1"):
+        with pytest.raises(FileNotFoundError) as e: VGGFeatures(weights=w)
+        assert str(expect) in str(e.value) and "weights=None" in str(e.value)
+    with pytest.raises(ValueError, match="weights must be"): VGGFeatures(weights="imagenet")
+
+def test_cached_weights_go_through_torchvision(tmp_path, monkeypatch):
+    "With the file in the cache, loading goes through torchvision.models.vgg16(weights=IMAGENET1K_V1)."
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    p = vgg16_cache_path(); p.parent.mkdir(parents=True); p.write_bytes(b"")
+    seen = {}
+    def fake_vgg16(weights=None, **kw):
+        seen["weights"] = weights
+        return types.SimpleNamespace(features=vgg16_features(None, seed=1))
+    monkeypatch.setattr(torchvision.models, "vgg16", fake_vgg16)
+    m = VGGFeatures(["relu1_2"])
+    assert seen["weights"] is torchvision.models.VGG16_Weights.IMAGENET1K_V1
+    assert torch.equal(m.features[0].weight, vgg16_features(None, seed=1)[0].weight)
+
+def test_channels_last(feats):
+    x = torch.rand(1, 3, 20, 20)
+    a = VGGFeatures(["relu2_2"], vgg=feats)(x)["relu2_2"]
+    b = VGGFeatures(["relu2_2"], vgg=feats, channels_last=True)(x)["relu2_2"]
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+def gram_naive(f):
+    B, C, H, W = f.shape
+    G = torch.zeros(B, C, C, dtype=f.dtype)
+    for b in range(B):
+        for i in range(C):
+            for j in range(C): G[b, i, j] = (f[b, i]*f[b, j]).sum()
+    return G/(C*H*W)
+
+def test_gram():
+    f = torch.randn(3, 7, 5, 6, dtype=torch.float64)
+    G = gram_matrix(f)
+    torch.testing.assert_close(G, gram_naive(f))
+    torch.testing.assert_close(G, G.transpose(1, 2))
+    assert (torch.linalg.eigvalsh(G) >= -1e-12).all()
+    torch.testing.assert_close(gram_matrix(f.repeat(1, 1, 3, 2)), G)   # C*H*W normalisation: size-independent
+    assert torch.autograd.gradcheck(gram_matrix, (torch.randn(1, 3, 2, 3, dtype=torch.float64, requires_grad=True),))
+    d = gram_dict({"relu1_2": f, "relu2_2": f[:, :3]})
+    assert list(d) == ["relu1_2", "relu2_2"] and d["relu2_2"].shape == (3, 3, 3)
+    with pytest.raises(ValueError, match="B,C,H,W"): gram_matrix(torch.rand(2, 3, 4))
+
+def test_public_names():
+    import sclle_nb
+    assert sclle_nb.gram_matrix is gram_matrix and sclle_nb.VGGFeatures is VGGFeatures
