@@ -21,7 +21,7 @@ def test_niqe_top_level_name_and_inputs(shared):
     a = np.asarray(Image.open(shared/"data"/"LIME"/"3.png").convert("RGB"))
     q = sclle_nb.niqe(a)
     assert q == pytest.approx(niqe(a.astype(np.float64)/255), abs=1e-9)
-    assert q == pytest.approx(niqe(torch.from_numpy(a).permute(2, 0, 1).float()/255), abs=1e-4)  # float32 rounding only
+    assert q == pytest.approx(niqe(torch.tensor(a).permute(2, 0, 1).float()/255), abs=1e-4)  # float32 rounding only
     assert q == pytest.approx(niqe(a.astype(np.uint16)*257), abs=1e-9)
 
 def test_niqe_speed():
