@@ -1,0 +1,36 @@
+"""Fast mode (low-resolution curve maps, bf16) stays within 30 dB of the exact output on real photos."""
+import numpy as np, torch, torch.nn.functional as F
+from PIL import Image
+from sclle_nb.dcenet import load_dcenet
+from sclle_nb.infer import infer
+from sclle_nb.bench import psnr
+
+def photo(shared, name, size=None):
+    im = Image.open(shared/"data"/"LIME"/name).convert("RGB")
+    if size: im = im.resize(size, Image.LANCZOS)
+    return torch.from_numpy(np.array(im)).permute(2, 0, 1)[None].float().div(255)
+
+def test_fast_psnr_real_photo(shared):
+    net = load_dcenet(shared/"weights"/"SCL-LLE.pth")
+    x = photo(shared, "7.png")                      # 450x450: scale 0.5 keeps 225x225, like 0.25 of 900x1200
+    exact = infer(net, x)
+    assert psnr(infer(net, x, precision="bf16"), exact) >= 50
+    assert psnr(infer(net, x, scale=0.5), exact) >= 30
+    assert psnr(infer(net, x, scale=0.5, precision="bf16"), exact) >= 30
+
+def test_fast_mode_benchmarked_setting(shared):
+    "The benchmarked fast mode (scale 0.25, bf16) on LIME 10 at 1200x900, as `sclle bench` measures it."
+    net = load_dcenet(shared/"weights"/"SCL-LLE.pth")
+    x = photo(shared, "10.png", (1200, 900))
+    assert psnr(infer(net, x, scale=0.25, precision="bf16"), infer(net, x)) >= 30
+
+def test_fast_equals_reference_upsampling():
+    net = load_dcenet("random", seed=2)
+    x = torch.rand(2, 3, 50, 77)
+    with torch.no_grad():
+        xs = F.interpolate(x, size=(25, 38), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+        up = F.interpolate(-net.curve_maps(xs), size=(50, 77), mode="bilinear", align_corners=False)
+        ref = x.clone()
+        for r in up.split(3, 1): ref = ref + r*(ref*ref - ref)
+    assert (infer(net, x, scale=0.5) - ref.clamp(0, 1)).abs().max() <= 1e-5
+    assert (infer(net, x, scale=0.5, tile=9) - infer(net, x, scale=0.5)).abs().max() <= 1e-5
