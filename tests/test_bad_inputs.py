@@ -208,3 +208,37 @@ def test_no_default_weights_says_so(tmp_path):
     with mock.patch("sclle_nb.dcenet.DEFAULT_WEIGHTS", tmp_path/"none.pth"):
         rc, lines = run("enhance", d, "-o", tmp_path/"out", "-q")
     assert rc == 2 and "no default weights" in lines[0] and "--weights PATH" in lines[0]
+
+
+KILL_CHILD = r'''
+import sys, time
+from pathlib import Path
+from unittest import mock
+from PIL import Image
+from sclle_nb.cli import main
+def slow_save(self, fp, *a, **k):
+    Path(fp).write_bytes(b"\x89PNG half of a file")
+    time.sleep(60)                                   # killed here, mid-write
+with mock.patch.object(Image.Image, "save", slow_save):
+    main(["enhance", sys.argv[1], "-o", sys.argv[2], "-w", "random", "-q", "--overwrite"])
+'''
+
+def test_sigkill_while_saving(tmp_path):
+    "SIGKILL (no cleanup possible) mid-write: the output under its real name is the previous one, never half a file."
+    import signal, time
+    d = photos(tmp_path/"in", 1); out = tmp_path/"out"
+    assert run("enhance", d, "-o", out, "-w", "random", "-q")[0] == 0
+    old = (out/"p0.png").read_bytes()
+    p = subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(d), str(out)])
+    try:
+        for _ in range(600):                         # wait until the temporary file is being written
+            if any(q.name.startswith(".p0.png.tmp") for q in out.iterdir()): break
+            time.sleep(0.1)
+        else: pytest.fail("the child never started writing")
+    finally:
+        p.send_signal(signal.SIGKILL); p.wait()
+    assert (out/"p0.png").read_bytes() == old        # previous output intact
+    leftovers = [q.name for q in out.iterdir() if q.name != "p0.png"]
+    assert all(n.startswith(".p0.png.tmp") for n in leftovers)   # only a hidden temporary file can remain
+    assert run("enhance", out, "-o", tmp_path/"again", "-w", "random", "-q")[0] == 0   # hidden files are not inputs
+    assert sorted(q.name for q in (tmp_path/"again").iterdir()) == ["p0.png"]
