@@ -136,3 +136,26 @@ def test_real_photo_with_authors_weights(shared, tmp_path):
     out, inp = read_image(tmp_path/"o"/"6.png"), read_image(src)
     assert out.shape == inp.shape and out.mean() > inp.mean() + 20
     np.testing.assert_array_equal(out, enhance(inp, load_dcenet(w)))
+
+
+def test_outdir_inside_input_folder_is_not_rescanned(album, tmp_path):
+    "`sclle enhance album -r -o album/enhanced` twice: the second run does not enhance the first run's outputs."
+    o = album/"enhanced"
+    assert run("enhance", album, "-r", "-o", o, "-w", "random", "-q")[0] == 0
+    first = tree(o)
+    rc, err = run("enhance", album, "-r", "-o", o, "-w", "random", "-q")
+    assert rc == 0 and tree(o) == first and "0 enhanced, 4 skipped" in err
+    files, _ = collect_inputs([str(album/"**"/"*.png")], exclude=o)
+    assert all("enhanced" not in str(p) for p, _ in files)
+
+
+def test_file_named_twice_is_enhanced_once(album, tmp_path):
+    rc, err = run("enhance", album/"a.jpg", album, str(album/"*.jpg"), "-o", tmp_path/"o", "-w", "random", "-q")
+    assert rc == 0 and tree(tmp_path/"o") == ["a.jpg", "b.png"] and "2 enhanced, 0 failed" in err
+
+
+def test_big_endian_array(tmp_path):
+    from sclle_nb.enhancer import enhance
+    a = (sample_rgb().astype(np.uint16) * 257)
+    net = load_dcenet("random")
+    np.testing.assert_array_equal(enhance(a.astype(">u2"), net), enhance(a, net))
