@@ -135,3 +135,9 @@ def test_config_errors(tmp_path):
     with pytest.raises(ValueError, match="stepz"): T.TrainConfig.from_file(p)
     with pytest.raises(FileNotFoundError): T.TrainConfig.from_file(tmp_path/"none.toml")
     assert T.train_cli(["--config", str(p)]) == 1
+
+def test_log_with_a_cut_short_line_resumes(tmp_path):
+    a = trainer(tmp_path/"a", 2, ckpt_every=2); a.fit()
+    with open(tmp_path/"a"/"log.csv", "a") as f: f.write("3,0.5,0.01")             # a kill in the middle of a row
+    b = trainer(tmp_path/"a", 3, ckpt_every=2, resume="auto"); b.fit()
+    assert [r["step"] for r in T.read_log(tmp_path/"a"/"log.csv")] == [1, 2, 3]
