@@ -1,9 +1,10 @@
 """The static docs site (tools/build_site.py) in a real browser: every page loads without console errors, shows its
 sidebar and its figures, asks nothing from another host, and the kernel-free sliders change the shown image.
 
-The site is built here unless _site/ is newer than every notebook and the builder (CI can build it in an earlier step).
+The site is built here unless _site/ is newer than every notebook and the builder (CI can build it in an earlier step),
+or SCLLE_SITE_PREBUILT=1 says to use the _site/ that is there.
 Screenshots: screenshots/site_*.png."""
-import functools, http.server, json, re, socketserver, subprocess, sys, threading, time
+import functools, http.server, json, os, re, socketserver, subprocess, sys, threading, time
 from pathlib import Path
 import pytest
 from _browser import ROOT, need_browser, launch, shot
@@ -15,14 +16,14 @@ INPUTS = [*(ROOT/"nbs").glob("*.ipynb"), ROOT/"nbs"/"styles.css", ROOT/"tools"/"
 def _fresh()->bool:
     pj = SITE/"pages.json"
     if not pj.exists(): return False
-    srcs = {p.name for p in json.loads(pj.read_text())}
+    srcs = {p["src"] for p in json.loads(pj.read_text())}
     nbs = {p.name for p in (ROOT/"nbs").glob("*.ipynb") if not p.name.startswith(("_", "."))}
     return nbs <= srcs and pj.stat().st_mtime > max(p.stat().st_mtime for p in INPUTS if p.exists())
 
 @pytest.fixture(scope="module")
 def site():
     need_browser()
-    if not _fresh():
+    if not (os.environ.get("SCLLE_SITE_PREBUILT") and (SITE/"pages.json").exists()) and not _fresh():
         t0 = time.time()
         r = subprocess.run([sys.executable, str(ROOT/"tools"/"build_site.py")], cwd=ROOT, capture_output=True, text=True)
         assert r.returncode == 0, f"tools/build_site.py failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"

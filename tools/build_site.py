@@ -9,7 +9,7 @@ _site/vendor/ (the Jupyter widget manager, require.js, MathJax), fetched once fr
 Usage: python tools/build_site.py [--out _site] [--no-proc] [--vendor-only] [--sidebar]
 """
 from __future__ import annotations
-import argparse, base64, hashlib, io, json, os, re, shutil, subprocess, sys, tarfile, time, urllib.request
+import argparse, base64, copy, hashlib, io, json, os, re, shutil, subprocess, sys, tarfile, time, urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -182,8 +182,10 @@ def proc_lenient():
     import nbdev.processors as P, nbdev.quarto as Q
     orig, failed = P.exec_show_docs.__call__, []
     def call(self, cell):
+        saved = copy.deepcopy(cell.get("outputs"))
         try: return orig(self, cell)
         except Exception as e:
+            if saved is not None: cell["outputs"] = saved  # keep the notebook's own outputs, not the traceback
             if cell.directives_.keys() & {"export", "exports", "exporti", "exec_doc"}: raise
             failed.append(f"{getattr(self.nb, 'frontmatter_', {}).get('title', '?')} cell {cell.idx_}: {str(e).splitlines()[-1]}")
             self.k.exc = None

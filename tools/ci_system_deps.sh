@@ -9,6 +9,6 @@ if [ ! -x /usr/bin/chromium ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 fi
-/usr/bin/chromium --version
+/usr/bin/chromium --version 2>/dev/null  # (its wrapper script warns about a shell test on some machines)
 py="$root/.venv/bin/python"; [ -x "$py" ] || py=python3
 "$py" "$root/tools/build_site.py" --vendor-only
