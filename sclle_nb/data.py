@@ -134,16 +134,18 @@ class ContrastPool:
         "Random positives (n,3,S,S) and negatives (n*k or n,3,S,S) in [0,1], with the kind of each negative."
         if n < 1: raise ValueError(f"draw: n must be at least 1, got {n}")
         g = generator if generator is not None else torch.default_generator
-        pos = self._get("positives", _pick(n, len(self._items["positives"]), g))
+        ip = _pick(n, len(self._items["positives"]), g)
+        pos = self._get("positives", ip)
         if per_kind:
-            negs, kinds = [], []
-            for k in self.kinds:
-                negs += self._get(k, _pick(n, len(self._items[k]), g)); kinds += [k] * n
+            sel = []
+            for k in self.kinds: sel += [(k, i) for i in _pick(n, len(self._items[k]), g)]
         else:
             flat = [(k, i) for k in self.kinds for i in range(len(self._items[k]))]
             sel = [flat[j] for j in _pick(n, len(flat), g)]
-            negs = [self._get(k, [i])[0] for k, i in sel]; kinds = [k for k, _ in sel]
-        return {"positives": self._stack(pos), "negatives": self._stack(negs), "neg_kinds": kinds, "kinds": self.kinds}
+        negs = [self._get(k, [i])[0] for k, i in sel]; kinds = [k for k, _ in sel]
+        # keys name each drawn image, so the objective can cache its Gram matrices (`SCLLELoss(pos_keys=, neg_keys=)`)
+        return {"positives": self._stack(pos), "negatives": self._stack(negs), "neg_kinds": kinds, "kinds": self.kinds,
+                "pos_keys": [("positives", i) for i in ip], "neg_keys": sel}
 
     @classmethod
     def from_root(cls, root:str|Path, # a SICE-derived root (normal/ under/ over/) or the authors' (Contrast/GT + Contrast/low)
