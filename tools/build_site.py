@@ -190,7 +190,7 @@ def proc_lenient():
             failed.append(f"{getattr(self.nb, 'frontmatter_', {}).get('title', '?')} cell {cell.idx_}: {str(e).splitlines()[-1]}")
             self.k.exc = None
     P.exec_show_docs.__call__ = call
-    try: Q._pre_docs(n_workers=0)
+    try: Q._pre_docs(n_workers=0, force=True)  # force: every notebook, so that every failing cell is listed
     finally: P.exec_show_docs.__call__ = orig
     for f in failed: log("lenient: skipped a failing cell in", f)
 
@@ -219,6 +219,7 @@ def main(argv=None)->int:
             print(r.stdout[-4000:])
             log("nbdev-proc-nbs failed:", *(errs[-1:] or ["see above"]))
             log(HINT)
+            log("`python tools/build_site.py --lenient` lists every failing cell and builds the site without them")
             return r.returncode
     missing = sorted({p.name for p in lessons(NBS)} - {p.name for p in lessons(PROC)})
     if missing:
