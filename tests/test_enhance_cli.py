@@ -95,9 +95,13 @@ def test_options_reach_infer(tmp_path):
         rc, err = run("enhance", tmp_path/"x.png", "-o", tmp_path/"o", "-w", "random", "-q",
                       "--scale", "0.5", "--tile", "32", "--overlap", "8", "--precision", "fp32", "--device", "cpu")
     assert rc == 0, err
-    assert seen == [dict(scale=0.5, tile=32, overlap=8, precision="fp32")]
+    assert seen == [dict(scale=0.5, tile=32, overlap=8, precision="fp32")] * 2   # a probe on 8x8, then the photo
     rc, err = run("enhance", tmp_path/"x.png", "-o", tmp_path/"o2", "-w", "random", "-q", "--scale", "7")
-    assert rc == 1 and "scale" in err                     # infer's own check, reported as a one-line error
+    assert rc == 2 and "invalid option" in err and "scale" in err   # infer's own check, once, before any file
+    assert not (tmp_path/"o2").exists()
+    if not torch.cuda.is_available():
+        rc, err = run("enhance", tmp_path/"x.png", "-o", tmp_path/"o3", "-w", "random", "-q", "--device", "cuda")
+        assert rc == 2 and "no CUDA device" in err
 
 
 def test_usage_errors(tmp_path):
