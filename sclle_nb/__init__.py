@@ -1,11 +1,15 @@
 """sclle_nb: SCL-LLE low-light enhancement, lesson by lesson."""
 __version__ = "0.1.0"
 
-# Public names, imported on first use so that `import sclle_nb` (and the `sclle` command) stay fast.
+# Public names, imported on first use (never a name that is also a submodule: `import sclle_nb.x` would shadow it;
+# `niqe` is the exception, its module is callable) so that `import sclle_nb` (and the `sclle` command) stay fast.
 _LAZY = {
     "le_curve": "curves", "apply_curves": "curves",
     "DCENet": "dcenet", "load_dcenet": "dcenet", "save_dcenet": "dcenet",
-    "enhance": "enhancer", "read_image": "enhancer", "save_image": "enhancer",
+    "enhance": "enhancer", "read_image": "enhancer", "save_image": "enhancer", "load_rgb": "enhancer",
+    "ImageError": "enhancer", "enhance_file": "enhancer",
+    "expose": "exposure",
+    "DataConfig": "data", "get_dataloaders": "data", "ContrastPool": "data", "street_scene": "data",
     "gram_matrix": "vgg", "VGGFeatures": "vgg",
     "contrastive_loss": "contrastive",
     "semantic_brightness_loss": "semantic",
@@ -13,6 +17,7 @@ _LAZY = {
     "DeepLabV3Plus": "deeplab", "load_deeplab": "deeplab",
     "miou": "cityscapes", "CITYSCAPES_CLASSES": "cityscapes",
     "niqe": "niqe", "psnr": "evaluate", "ssim": "evaluate",
+    "TrainConfig": "train", "Trainer": "train",
 }
 __all__ = list(_LAZY)
 
