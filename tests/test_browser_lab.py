@@ -58,11 +58,22 @@ def test_lab_slider_changes_image(lab):
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(f"{url}/lab/tree/widget.ipynb?token={token}")
         page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60000)
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus").first.wait_for(timeout=60000)
-        page.locator(".jp-NotebookPanel .jp-Cell .jp-InputArea-editor").first.click()
-        for _ in CELLS: page.keyboard.press("Shift+Enter")   # run both cells, as a user does
+        # the kernel must be up before cells are run, or the run is dropped: wait for "Idle" in the status bar
+        page.wait_for_function("() => /\\|\\s*Idle/.test(document.querySelector('.jp-StatusBar-Widget, #jp-main-statusbar')?.innerText || '')", timeout=90000)
+        prompt = page.locator(".jp-NotebookPanel .jp-Cell .jp-InputPrompt").first
+        for attempt in range(3):
+            page.locator(".jp-NotebookPanel .jp-Cell .jp-InputArea-editor").first.click()
+            page.keyboard.press("Escape")                         # command mode, first cell selected
+            for _ in CELLS: page.keyboard.press("Shift+Enter")   # run both cells, as a user does
+            try:
+                page.wait_for_function("el => /\\[(\\*|\\d+)\\]/.test(el.innerText)", arg=prompt.element_handle(), timeout=20000)
+                break
+            except Exception:
+                if attempt == 2: shot(page, "lab_failure"); raise
         out = page.locator(".jp-OutputArea-output .sclle-live")
-        out.wait_for(timeout=120000)   # kernel start, imports, first render
+        try: out.wait_for(timeout=120000)   # kernel start, imports, first render
+        except Exception:
+            shot(page, "lab_failure"); raise
         img = out.locator("img").first
         img.wait_for(timeout=60000)
         page.wait_for_function("el => el.src && el.naturalWidth > 0", arg=img.element_handle(), timeout=30000)
