@@ -8,7 +8,7 @@ DeepLabV3+ (random weights), on the embedded data.
     python bench/train_step.py --size 128 --steps 2 --precisions fp32 --modes paper
     python bench/train_step.py --device cuda --precisions fp32 bf16 fp16
 """
-import argparse, json, os, resource, subprocess, sys, tempfile, time
+import argparse, json, os, resource, statistics, subprocess, sys, tempfile, time
 
 def one(a):
     import torch
@@ -29,7 +29,7 @@ def one(a):
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024        # KiB on Linux -> MiB
         gpu = torch.cuda.max_memory_allocated()/2**20 if t.device.type == "cuda" else None
         print(json.dumps(dict(mode=a.mode, precision=a.precision, device=str(t.device), threads=torch.get_num_threads(),
-                              s_per_it=sorted(times)[len(times)//2], s_min=min(times), rss_mib=rss, gpu_mib=gpu)))
+                              s_per_it=statistics.median(times), s_min=min(times), rss_mib=rss, gpu_mib=gpu)))
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -55,11 +55,11 @@ def main(argv=None):
             rows.append(json.loads(r.stdout.strip().splitlines()[-1])); print(rows[-1], file=sys.stderr)
     lines = [f"Training step, {a.size}x{a.size}, batch {a.batch}, random-weight VGG16 + DeepLabV3+ (median of {a.steps} steps "
              f"after {a.warmup} warm-up; load {os.getloadavg()[0]:.1f} at the end: a shared machine is noisy)", "",
-             "| mode | precision | device | threads | s/it | it/s | peak RSS (MiB) | peak GPU (MiB) |", "|---|---|---|---|---|---|---|---|"]
+             "| mode | precision | device | threads | s/it (median) | s/it (best) | it/s | peak RSS (MiB) | peak GPU (MiB) |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        if "error" in r: lines.append(f"| {r['mode']} | {r['precision']} | error: {r['error']} | | | | | |"); continue
+        if "error" in r: lines.append(f"| {r['mode']} | {r['precision']} | error: {r['error']} | | | | | | |"); continue
         g = f"{r['gpu_mib']:.0f}" if r["gpu_mib"] is not None else "-"
-        lines.append(f"| {r['mode']} | {r['precision']} | {r['device']} | {r['threads']} | {r['s_per_it']:.2f} | {1/r['s_per_it']:.2f} | {r['rss_mib']:.0f} | {g} |")
+        lines.append(f"| {r['mode']} | {r['precision']} | {r['device']} | {r['threads']} | {r['s_per_it']:.2f} | {r['s_min']:.2f} | {1/r['s_per_it']:.3f} | {r['rss_mib']:.0f} | {g} |")
     print("\n".join(lines))
     if a.out: open(a.out, "w").write("\n".join(lines) + "\n")
     return 0
