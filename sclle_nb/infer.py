@@ -55,10 +55,10 @@ def _curves(x:Tensor, # images (N,3,H,W)
            )->Tensor:
     "Apply x <- x + r (x^2 - x) for each of the n maps r, band of rows by band of rows; result clamped to [0,1]."
     N, C, H, W = x.shape
-    y = torch.empty(N, H, W, C).copy_(x.permute(0, 2, 3, 1))  # NHWC: a band of rows is one contiguous block;
+    y = torch.empty(N, H, W, C, device=x.device).copy_(x.permute(0, 2, 3, 1))  # NHWC: a band of rows is one contiguous block;
     # always a copy: `.contiguous()` would alias a channels-last `x` and the curves would overwrite the caller's image
     rows = max(1, px // max(1, N*W))
-    t = torch.empty(N, min(rows, H), W, C)
+    t = torch.empty(N, min(rows, H), W, C, device=x.device)
     n0 = torch.get_num_threads()
     torch.set_num_threads(1)  # many small ops: one thread saves a thread barrier per op (ruinous on shared cores)
     try:
@@ -91,7 +91,7 @@ def _fast(model, x, scale, precision="fp32", tile=None, overlap=None):
     rs = f(xs) if tile is None else _tiled(f, xs, tile, overlap, model.e_conv7.out_channels)
     rh = F.interpolate(rs, size=(h, W), mode="bilinear", align_corners=False)  # width only (rows: identity)
     rh = rh.permute(0, 2, 3, 1).contiguous()  # (N,h,W,24)
-    i0, i1, wt = _lerp_idx(h, H)
+    i0, i1, wt = (t.to(x.device) for t in _lerp_idx(h, H))
     return _curves(x, lambda s, e: torch.lerp(rh[:, i0[s:e]], rh[:, i1[s:e]], wt[s:e].view(1, -1, 1, 1)))
 
 # %% ../nbs/02_infer.ipynb #f7d264ba
@@ -104,7 +104,7 @@ def _tiled(fn, # fn(region (N,3,h,w)) -> (N,c,h,w), a function with receptive-fi
     "Apply `fn` tile by tile with `overlap` pixels of margin, keep the tiles' centres."
     ov = RADIUS if overlap is None else overlap
     N, _, H, W = x.shape
-    out = torch.empty(N, c, H, W)
+    out = torch.empty(N, c, H, W, device=x.device)
     for r0 in range(0, H, tile):
         for c0 in range(0, W, tile):
             r1, c1 = min(r0+tile, H), min(c0+tile, W)
