@@ -18,6 +18,7 @@ def readme(nb_path:Path)->str:
         lines = src.splitlines()
         dirs = [l[2:].replace(" ", "").lower() for l in lines if l.startswith("#|")]
         if "hide" in dirs or "include:false" in dirs: continue
+        if c["cell_type"] == "code" and "echo:false" in dirs: continue   # the docs show only its output
         if c["cell_type"] == "markdown": parts.append(src.strip())
         elif c["cell_type"] == "code":
             body = "\n".join(l for l in lines if not l.startswith("#|")).strip()
