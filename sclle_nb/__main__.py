@@ -1,0 +1,2 @@
+from sclle_nb.cli import main
+raise SystemExit(main())
