@@ -497,7 +497,9 @@ class Trainer:
         "Train until step `steps` (default `cfg.steps`) or the time budget; returns the running averages."
         cfg, steps = self.cfg, steps or self.cfg.steps
         from tqdm.auto import tqdm
-        bar = tqdm(total=steps, initial=self.step, disable=not (self.main and cfg.progress), dynamic_ncols=True, desc="train")
+        timed = cfg.minutes is not None   # a time budget: the bar counts seconds of it, not the (far) step cap
+        bar = tqdm(total=round(cfg.minutes*60) if timed else steps, initial=0 if timed else self.step, unit="s" if timed else "it",
+                   disable=not (self.main and cfg.progress), dynamic_ncols=True, desc="train")
         t0 = tl = time.time(); win, n_win, done = {}, 0, self.step
         it = self.batches()
         try:
@@ -513,9 +515,9 @@ class Trainer:
                 n_win += 1
                 if self.step % cfg.log_every == 0 or self.step == steps: self._flush(win, n_win, tl, self.step - done); win, n_win, tl, done = {}, 0, time.time(), self.step
                 if self.step % cfg.ckpt_every == 0: self.save()
-                bar.update(1)
+                bar.update(min(bar.total, int(time.time() - t0)) - bar.n if timed else 1)
                 if self.step % max(1, min(cfg.log_every, 10)) == 0:
-                    bar.set_postfix({k: f"{v:.3g}" for k, v in self.avg.values.items()}, refresh=False)
+                    bar.set_postfix(({"step": self.step} if timed else {}) | {k: f"{v:.3g}" for k, v in self.avg.values.items()}, refresh=False)
         finally: bar.close()
         if n_win: self._flush(win, n_win, tl, self.step - done)
         if self.step % cfg.ckpt_every: self.save()
