@@ -16,24 +16,7 @@ def batch():
     return (torch.rand(B, 3, H, W, generator=g), torch.rand(B, 3, H, W, generator=g)*0.5 + 0.3,
             torch.rand(B, 3, H, W, generator=g)*0.2, torch.rand(B, 3, H, W, generator=g)*0.3)
 
-# ---- the authors' contrastive terms, as in their Myloss.py (SPEC appendix) ------------------------------------------
-def a_gram(f):
-    b, c, h, w = f.shape
-    f = f.view(b, c, h*w)
-    return torch.bmm(f, f.transpose(1, 2)) / (c*h*w)
-
-def a_cont(Y, P, N, vgg):
-    g = lambda t: torch.mean(t, 1, keepdim=True)
-    l1 = lambda a, b: torch.mean(torch.abs(g(a) - g(b)))
-    cont = 10 * torch.clamp(l1(Y, P) - l1(Y, N) + 0.3, min=0)
-    def S(x, y):
-        s = 0
-        for sl in (slice(0, 4), slice(4, 9)):
-            x = vgg[sl](x); y = vgg[sl](y)
-            s = s + torch.sum(torch.pow(a_gram(y) - a_gram(x), 2))
-        return s
-    cont2 = 5 * torch.clamp(S(Y, P) - S(Y, N) + 0.04, min=0)
-    return cont, cont2
+from _authors import a_gram, a_cont   # the authors' contrastive terms, as in their Myloss.py (SPEC appendix)
 
 def rel_close(a, b, rtol=1e-5): torch.testing.assert_close(a.double(), b.double(), rtol=rtol, atol=1e-9)
 
