@@ -14,28 +14,10 @@ from .zeroref import colour_loss, tv_loss
 from .vgg import VGGFeatures, LAYERS, gram_matrix
 from .contrastive import contrastive_loss, official_contrastive, OFFICIAL_LAYERS
 from .semantic import semantic_brightness_loss, official_segexp, seg_loss
+from .deeplab import freeze
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'PAPER_WEIGHTS', 'OFFICIAL_WEIGHTS', 'PAPER_GRAM_LAYERS', 'FR_LAYER', 'vgg_layers', 'gram_rms',
-           'SCLLELoss']
-
-# %% ../nbs/13_objective.ipynb #25d761ce
-def vgg_layers(vgg:VGGFeatures, # a frozen extractor that reaches at least the deepest of `layers`
-               x:Tensor, # images (B,3,H,W) in [0,1]
-               layers:Sequence[str], # layers to return, e.g. ("relu1_2", "relu4_3")
-               normalize:bool, # apply ImageNet mean/std first
-              )->dict[str, Tensor]:
-    "Features of `layers` from one pass of `vgg`'s convolutions, stopping at the deepest layer asked for."
-    at = {LAYERS[l]: l for l in layers}
-    last = max(at)
-    if last >= len(vgg.features): raise ValueError(f"vgg_layers: the extractor stops before {at[last]}; build it with that layer")
-    if normalize: x = (x - vgg.mean.to(x.dtype))/vgg.std.to(x.dtype)
-    if vgg.channels_last: x = x.contiguous(memory_format=torch.channels_last)
-    out = {}
-    for i, m in enumerate(vgg.features[:last + 1]):
-        x = m(x)
-        if i in at: out[at[i]] = x
-    return out
+__all__ = ['ABLATIONS', 'PAPER_WEIGHTS', 'OFFICIAL_WEIGHTS', 'PAPER_GRAM_LAYERS', 'FR_LAYER', 'gram_rms', 'SCLLELoss']
 
 # %% ../nbs/13_objective.ipynb #74306f9d
 def gram_rms(gp:Mapping[str, Tensor])->dict[str, Tensor]:
@@ -94,7 +76,7 @@ class SCLLELoss(nn.Module):
         elif isinstance(vgg, str) and vgg == "random": self.vgg = VGGFeatures(layers=(FR_LAYER,), weights=None)
         else: self.vgg = VGGFeatures(layers=(FR_LAYER,), vgg=vgg, weights="DEFAULT")
         self.seg_net = seg_net
-        if seg_net is not None: _freeze(seg_net)
+        if seg_net is not None: freeze(seg_net)
         self._cache: dict = {}
 
     # -- contrast images: Gram matrices without gradient, cached per image ---------------------------------------
@@ -107,7 +89,7 @@ class SCLLELoss(nn.Module):
         new = {}
         if todo:
             with torch.no_grad():
-                f = vgg_layers(self.vgg, x[todo], self.layers, self.normalize)
+                f = self.vgg(x[todo], self.layers, self.normalize)
                 new = {l: gram_matrix(f[l].float()) for l in self.layers}
         if keys is None or not self.cache_on: return new
         for j, i in enumerate(todo): self._cache[(keys[i], x.shape[-2:])] = {l: new[l][j] for l in self.layers}
@@ -150,7 +132,7 @@ class SCLLELoss(nn.Module):
         out = {"col": colour_loss(y), "tv": tv_loss(curves)}
         use_c, use_fr = "L_c" not in self.ablate and pos is not None, "L_fr" not in self.ablate
         want = (self.layers if use_c else ()) + ((FR_LAYER,) if use_fr else ())
-        fy = vgg_layers(self.vgg, y, want, self.normalize) if want else {}   # ONE pass serves L_c and L_fr
+        fy = self.vgg(y, want, self.normalize) if want else {}   # ONE pass serves L_c and L_fr
         if use_c:
             gp = self.grams(pos, pos_keys)
             s = gram_rms(gp)
@@ -163,7 +145,7 @@ class SCLLELoss(nn.Module):
                                                margin=self.margin, distance=self.distance)
             out["cont"] = torch.stack([trip(gn) for gn in gns]).mean() if gns else trip(None)
         if use_fr:
-            with torch.no_grad(): fl = vgg_layers(self.vgg, low, (FR_LAYER,), self.normalize)[FR_LAYER]
+            with torch.no_grad(): fl = self.vgg(low, (FR_LAYER,), self.normalize)[FR_LAYER]
             out["fr"] = F.mse_loss(fy[FR_LAYER].float(), fl.float())
         if "L_sc" not in self.ablate and labels is not None:
             out["sc"] = semantic_brightness_loss(y, labels)
@@ -175,9 +157,9 @@ class SCLLELoss(nn.Module):
         if labels is not None and "L_sc" not in self.ablate: out["segexp"] = official_segexp(y, labels)
         use_c, use_fr = "L_c" not in self.ablate and pos is not None, "L_fr" not in self.ablate
         want = (self.layers if use_c else ()) + ((FR_LAYER,) if use_fr else ())
-        fy = vgg_layers(self.vgg, y, want, self.normalize) if want else {}
+        fy = self.vgg(y, want, self.normalize) if want else {}
         if use_fr:
-            with torch.no_grad(): fl = vgg_layers(self.vgg, low, (FR_LAYER,), self.normalize)[FR_LAYER]
+            with torch.no_grad(): fl = self.vgg(low, (FR_LAYER,), self.normalize)[FR_LAYER]
             out["percept"] = F.mse_loss(fl, fy[FR_LAYER])   # the authors' order: mse(vgg(I), vgg(Y))
         if use_c:
             if neg is None or isinstance(neg, Mapping) or "negatives" in self.ablate:
@@ -189,12 +171,3 @@ class SCLLELoss(nn.Module):
             out["seg"] = seg_loss(self.seg_net, y, labels, detach=True)   # the authors' loop: no gradient
         return out
 
-def _freeze(net:nn.Module):
-    "Frozen: eval mode, no parameter gradients (and staying in eval mode if the net supports it)."
-    try:
-        from sclle_nb.deeplab import freeze
-        return freeze(net)
-    except Exception:
-        net.eval()
-        for p in net.parameters(): p.requires_grad_(False)
-        return net

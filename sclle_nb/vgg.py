@@ -87,15 +87,21 @@ class VGGFeatures(nn.Module):
         return super().train(False)
 
     def forward(self, x:Tensor, # images (B,3,H,W) in [0,1]
+                layers:Sequence[str]|None=None, # this call's layers (default: the extractor's); the pass stops at the deepest
+                normalize:bool|None=None, # override the extractor's ImageNet normalisation for this call
                )->dict[str, Tensor]:
         if x.ndim != 4 or x.shape[1] != 3: raise ValueError(f"VGGFeatures: expected images (B,3,H,W), got {tuple(x.shape)}")
-        if self.normalize: x = (x - self.mean.to(x.dtype))/self.std.to(x.dtype)
+        layers = self.layers if layers is None else tuple(layers)
+        bad = [l for l in layers if l not in LAYERS or LAYERS[l] >= len(self.features)]
+        if bad: raise ValueError(f"VGGFeatures: layers {bad} are not computed by this extractor (it stops at {self.layers[-1]} or is missing them)")
+        if self.normalize if normalize is None else normalize: x = (x - self.mean.to(x.dtype))/self.std.to(x.dtype)
         if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
+        at = {LAYERS[l]: l for l in layers}
         out = {}
-        for i, m in enumerate(self.features):
+        for i, m in enumerate(self.features[:max(at) + 1]):
             x = m(x)
-            if i in self._at: out[self._at[i]] = x
-        return {l: out[l] for l in self.layers}
+            if i in at: out[at[i]] = x
+        return {l: out[l] for l in layers}
 
 # %% ../nbs/08_vgg.ipynb #cf543e48
 def gram_matrix(f:Tensor, # feature maps (B,C,H,W)
