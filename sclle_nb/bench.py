@@ -172,30 +172,33 @@ def authors_losses(net, vgg, seg_net, low, labels, pos, neg)->dict:
     return dict(tv=tv, col=col, segexp=segexp, percept=percept, cont=cont, cont2=cont2, seg=seg)
 
 def train_setup(kind:str="ours", # "ours" (SCLLELoss paper mode) or "authors"
-                size:int=384, batch:int=2, precision:str="fp32", seed:int=0):
+                size:int=384, batch:int=2, precision:str="fp32", seed:int=0,
+                device:str="cpu", # "cpu" or "cuda" (the GPU figures of the closing notes)
+               ):
     "A zero-argument training-step function (DCE-Net forward, loss, backward, clip, Adam step) with random frozen nets."
     from sclle_nb.deeplab import DeepLabV3Plus, freeze
     from sclle_nb.vgg import vgg16_features
     torch.manual_seed(seed)
-    net = init_dcenet(DCENet(), seed).train()
+    net = init_dcenet(DCENet(), seed).train().to(device)
     opt = torch.optim.Adam(net.parameters(), lr=1e-4, weight_decay=1e-4)
     low, pos, neg = torch.rand(batch, 3, size, size)*0.3, torch.rand(batch, 3, size, size), torch.rand(batch, 3, size, size)*0.2
     labels = torch.randint(0, 19, (batch, size, size))
-    seg_net = freeze(DeepLabV3Plus())
+    low, pos, neg, labels = (t.to(device) for t in (low, pos, neg, labels))
+    seg_net = freeze(DeepLabV3Plus()).to(device)
     if kind == "authors":
-        vgg = vgg16_features(None, seed=seed)[:23].eval().requires_grad_(False)  # random weights, to relu4_3
+        vgg = vgg16_features(None, seed=seed)[:23].eval().requires_grad_(False).to(device)  # random weights, to relu4_3
         loss = lambda: sum(authors_losses(net, vgg, seg_net, low, labels, pos, neg).values())
     else:
         from sclle_nb.objective import SCLLELoss
         from sclle_nb.vgg import VGGFeatures
-        crit = SCLLELoss(mode="paper", vgg=VGGFeatures(weights=None, channels_last=True), seg_net=seg_net)
+        crit = SCLLELoss(mode="paper", vgg=VGGFeatures(weights=None, channels_last=True), seg_net=seg_net).to(device)
         def loss():
             out = net(low)
             return crit(low, out.enhanced, out.alpha, positives=pos, negatives=neg, labels=labels,
                         pos_keys=list(range(batch)), neg_keys=list(range(batch)))["total"]
     def step():
         opt.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"): l = loss()
+        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16"): l = loss()
         l.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 0.1)
         opt.step()
