@@ -6,7 +6,8 @@ Docs: https://sclle-nb.github.io/sclle_nb/infer.html.md"""
 
 # %% ../nbs/02_infer.ipynb #6d1787b6
 from __future__ import annotations
-import math
+import math, warnings, logging, weakref
+from contextlib import contextmanager
 import torch
 from torch import Tensor
 import torch.nn.functional as F
@@ -18,6 +19,7 @@ __all__ = ['RADIUS', 'raw_maps', 'infer']
 # %% ../nbs/02_infer.ipynb #96b5818b
 RADIUS = 7  # receptive-field radius: 7 stacked 3x3 convolutions on the longest path, each adds 1 pixel
 _P = [1, 1]
+_PACKED = weakref.WeakKeyDictionary()  # model -> its weights in oneDNN's layout (reordering bf16 weights takes ~5 ms each)
 
 def _fused_ok(model, x:Tensor)->bool:
     "Can the oneDNN fused-kernel path run? (CPU tensors, oneDNN present, a DCENet-shaped model)"
@@ -34,13 +36,23 @@ def raw_maps(model:DCENet, # the enhancement network
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
             return -model.curve_maps(x)
     cp, N, H, W = torch.ops.mkldnn._convolution_pointwise, x.shape[0], x.shape[2], x.shape[3]
-    def pack(w): # weights in oneDNN's blocked layout, once per call (80k numbers: negligible)
-        return torch.ops.mkldnn._reorder_convolution_weight(w.detach().to(dt).contiguous(), _P, _P, _P, 1, [N, w.shape[1], H, W])
-    def conv(t, m, act="relu"): return cp(t, pack(m.weight), m.bias.detach().to(dt), _P, _P, _P, 1, act, [], "")
+    cache = _PACKED.setdefault(model, {})
+    def pack(w, part=slice(None)): # weights in oneDNN's blocked layout, made once per weights, dtype and input size
+        key = (w.data_ptr(), w._version, part.start, dt, N, H, W)   # _version moves with every in-place update
+        if key not in cache:
+            if len(cache) > 512: cache.clear()                        # many photo sizes: start afresh
+            cache[key] = torch.ops.mkldnn._reorder_convolution_weight(w.detach()[:, part].to(dt).contiguous(), _P, _P, _P, 1,
+                                                                       [N, w.shape[1] if part.start is None else part.stop - part.start, H, W])
+        return cache[key]
+    def bias(m):
+        key = (m.bias.data_ptr(), m.bias._version, "bias", dt)
+        if key not in cache: cache[key] = m.bias.detach().to(dt)
+        return cache[key]
+    def conv(t, m, act="relu"): return cp(t, pack(m.weight), bias(m), _P, _P, _P, 1, act, [], "")
     def conv2(a, b, m, act): # m(cat[a,b]) = m_a(a) + m_b(b): the sum and the activation fused, no concatenation copy
         c = a.shape[1]
-        s = cp(a, pack(m.weight[:, :c]), None, _P, _P, _P, 1, "none", [], "")
-        return torch.ops.mkldnn._convolution_pointwise.binary(b, s, pack(m.weight[:, c:]), m.bias.detach().to(dt),
+        s = cp(a, pack(m.weight, slice(0, c)), None, _P, _P, _P, 1, "none", [], "")
+        return torch.ops.mkldnn._convolution_pointwise.binary(b, s, pack(m.weight, slice(c, m.weight.shape[1])), bias(m),
                                                                _P, _P, _P, 1, "add", 1.0, act, [], "")
     m = model
     x1 = conv(x.to(dt).contiguous(memory_format=torch.channels_last), m.e_conv1)
@@ -70,9 +82,34 @@ def _curves(x:Tensor, # images (N,3,H,W)
     finally: torch.set_num_threads(n0)
     return y.clamp_(0, 1).permute(0, 3, 1, 2).contiguous()
 
-def _exact(model, x, precision="fp32"):
-    "Whole-image enhancement: raw maps, then the curves in bands."
-    r = raw_maps(model, x, precision).permute(0, 2, 3, 1)  # NHWC view (free when r is channels-last)
+def _apply(x:Tensor, r:Tensor)->Tensor:
+    "The curves x <- x + r (x^2 - x) for the n maps r (N,3n,H,W), whole tensors, clamped: the GPU path and the fused one."
+    y = x
+    for k in range(r.shape[1] // 3): y = y + r[:, 3*k:3*k+3]*(y*y - y)
+    return y.clamp(0, 1).contiguous()
+
+_COMPILED = {}
+def _fused(fn, *args):
+    "`fn(*args)` compiled by `torch.compile` into one loop (made once per function); None where compiling fails here."
+    c = _COMPILED.get(fn)
+    if c is None: c = _COMPILED[fn] = torch.compile(fn)  # static kernel for the first size, one dynamic kernel after
+    if c is False: return None
+    log = logging.getLogger("torch.utils.cpp_extension")  # quiet its "No CUDA runtime is found" on CPU-only machines
+    lvl = log.level; log.setLevel(logging.ERROR)
+    try: return c(*args)
+    except Exception as e:  # no C++ compiler, an unsupported platform...: say so once, then stay eager
+        _COMPILED[fn] = False
+        warnings.warn(f"infer(compile=True): torch.compile failed here ({type(e).__name__}: {str(e).strip().splitlines()[0][:200]}); "
+                      "using the eager path", RuntimeWarning, stacklevel=3)
+        return None
+    finally: log.setLevel(lvl)
+
+def _exact(model, x, precision="fp32", compile=False):
+    "Whole-image enhancement: raw maps, then the curves (fused, whole-tensor on a GPU, or in bands on a CPU)."
+    r = raw_maps(model, x, precision)
+    if compile and (y := _fused(_apply, x, r.float())) is not None: return y
+    if x.device.type != "cpu": return _apply(x, r.float())
+    r = r.permute(0, 2, 3, 1)  # NHWC view (free when r is channels-last)
     return _curves(x, lambda s, e: r[:, s:e].float())
 
 # %% ../nbs/02_infer.ipynb #6c7593d7
@@ -82,16 +119,32 @@ def _lerp_idx(n_in:int, n_out:int):
     i0 = src.floor().long().clamp_(max=n_in-1)
     return i0, (i0 + 1).clamp_(max=n_in-1), (src - i0).float()
 
-def _fast(model, x, scale, precision="fp32", tile=None, overlap=None):
-    "Curve maps on x downsampled by `scale`, upsampled bilinearly band by band while the curves are applied."
+def _fast_apply(x:Tensor, # images (N,3,H,W)
+                rh:Tensor, # maps upsampled along the width only, (N,h,3n,W)
+                i0:Tensor, i1:Tensor, wt:Tensor, # rows of rh on either side of each output row, and the weight of i1
+               )->Tensor:
+    "Rows of the maps lerped to full height and the curves applied, as one expression (one loop when compiled)."
+    xt, w = x.permute(0, 2, 1, 3), wt.view(1, -1, 1, 1)  # (N,H,3,W): map rows and image rows line up, W innermost
+    y = xt
+    for k in range(rh.shape[2] // 3):
+        a = torch.lerp(rh[:, i0, 3*k:3*k+3], rh[:, i1, 3*k:3*k+3], w)
+        y = y + a*(y*y - y)
+    return y.clamp(0, 1).permute(0, 2, 1, 3).contiguous()
+
+def _fast(model, x, scale, precision="fp32", tile=None, overlap=None, compile=False):
+    "Curve maps on x downsampled by `scale`, upsampled bilinearly while the curves are applied (fused, or band by band)."
     N, C, H, W = x.shape
     h, w = max(1, round(H*scale)), max(1, round(W*scale))
     xs = F.interpolate(x.float(), size=(h, w), mode="bilinear", align_corners=False, antialias=True).clamp_(0, 1)
     f = lambda t: raw_maps(model, t, precision).float()
     rs = f(xs) if tile is None else _tiled(f, xs, tile, overlap, model.e_conv7.out_channels)
     rh = F.interpolate(rs, size=(h, W), mode="bilinear", align_corners=False)  # width only (rows: identity)
-    rh = rh.permute(0, 2, 3, 1).contiguous()  # (N,h,W,24)
     i0, i1, wt = (t.to(x.device) for t in _lerp_idx(h, H))
+    if compile or x.device.type != "cpu":
+        rw = rh.permute(0, 2, 1, 3).contiguous()  # (N,h,24,W)
+        if compile and (y := _fused(_fast_apply, x, rw, i0, i1, wt)) is not None: return y
+        if x.device.type != "cpu": return _fast_apply(x, rw, i0, i1, wt)
+    rh = rh.permute(0, 2, 3, 1).contiguous()  # (N,h,W,24): a band of rows is one block
     return _curves(x, lambda s, e: torch.lerp(rh[:, i0[s:e]], rh[:, i1[s:e]], wt[s:e].view(1, -1, 1, 1)))
 
 # %% ../nbs/02_infer.ipynb #f7d264ba
@@ -114,6 +167,15 @@ def _tiled(fn, # fn(region (N,3,h,w)) -> (N,c,h,w), a function with receptive-fi
     return out
 
 # %% ../nbs/02_infer.ipynb #c99b865f
+@contextmanager
+def _ieee(x:Tensor, precision:str):
+    "fp32 on a CUDA GPU means fp32: TF32 convolutions (PyTorch's default for cuDNN) are ~1e-3 off the exact output."
+    if x.device.type != "cuda" or precision != "fp32": yield; return
+    old = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try: yield
+    finally: torch.backends.cudnn.allow_tf32 = old
+
 @torch.no_grad()
 def infer(model:DCENet, # the enhancement network
           x:Tensor, # images (N,3,H,W), float in [0,1]
@@ -122,6 +184,7 @@ def infer(model:DCENet, # the enhancement network
           tile:int|None=None, # process tiles of this many pixels (for huge photos); None: whole image
           overlap:int|None=None, # tile margin in pixels, at least the receptive-field radius RADIUS=7 (default)
           precision:str="fp32", # "fp32" (exact) or "bf16" (faster, about 40 dB from exact)
+          compile:bool=False, # fuse the full-resolution work into one loop with `torch.compile` (a one-off compile of seconds)
          )->Tensor:
     "Enhance a batch of images with `model`: exact by default, or fast (`scale<1`, bf16), tiled for huge photos."
     if not isinstance(x, Tensor): raise ValueError(f"infer: x must be a torch.Tensor, got {type(x).__name__}")
@@ -132,10 +195,12 @@ def infer(model:DCENet, # the enhancement network
     if not (lo >= 0 and hi <= 1): raise ValueError(f"infer: x must be finite and in [0,1], got min {lo.item():.4g}, max {hi.item():.4g}")
     if not (isinstance(scale, (int, float)) and 0 < scale <= 1): raise ValueError(f"infer: scale must be in (0,1], got {scale!r}")
     if precision not in ("fp32", "bf16"): raise ValueError(f"infer: precision must be 'fp32' or 'bf16', got {precision!r}")
+    if not isinstance(compile, bool): raise ValueError(f"infer: compile must be True or False, got {compile!r}")
     if tile is not None and (not isinstance(tile, int) or tile < 1): raise ValueError(f"infer: tile must be a positive int, got {tile!r}")
     if overlap is not None and overlap < RADIUS:
         raise ValueError(f"infer: overlap {overlap} < receptive-field radius {RADIUS}: tiles would not match the whole image")
     x = x.to(next(model.parameters()).device)
-    if scale < 1: return _fast(model, x, scale, precision, tile, overlap)
-    if tile is None: return _exact(model, x, precision)
-    return _tiled(lambda t: _exact(model, t, precision), x, tile, overlap)
+    with _ieee(x, precision):
+        if scale < 1: return _fast(model, x, scale, precision, tile, overlap, compile)
+        if tile is None: return _exact(model, x, precision, compile)
+        return _tiled(lambda t: _exact(model, t, precision, compile), x, tile, overlap)

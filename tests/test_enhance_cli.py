@@ -163,3 +163,16 @@ def test_big_endian_array(tmp_path):
     a = (sample_rgb().astype(np.uint16) * 257)
     net = load_dcenet("random")
     np.testing.assert_array_equal(enhance(a.astype(">u2"), net), enhance(a, net))
+
+def test_compile_flag(tmp_path):
+    "--compile reaches infer (not its 8x8 probe, which would compile for nothing) and writes the same photo."
+    Image.fromarray(sample_rgb()).save(tmp_path/"x.png")
+    seen = []
+    real = E.infer
+    def spy(model, x, **opts): seen.append(opts); return real(model, x, **opts)
+    with mock.patch.object(E, "infer", spy):
+        rc, err = run("enhance", tmp_path/"x.png", "-o", tmp_path/"o", "-w", "random", "-q", "--scale", "0.5", "--compile")
+    assert rc == 0, err
+    assert seen == [dict(scale=0.5), dict(scale=0.5, compile=True)]
+    assert run("enhance", tmp_path/"x.png", "-o", tmp_path/"p", "-w", "random", "-q", "--scale", "0.5")[0] == 0
+    np.testing.assert_array_equal(read_image(tmp_path/"o"/"x.png"), read_image(tmp_path/"p"/"x.png"))

@@ -34,3 +34,22 @@ def test_fast_equals_reference_upsampling():
         for r in up.split(3, 1): ref = ref + r*(ref*ref - ref)
     assert (infer(net, x, scale=0.5) - ref.clamp(0, 1)).abs().max() <= 1e-5
     assert (infer(net, x, scale=0.5, tile=9) - infer(net, x, scale=0.5)).abs().max() <= 1e-5
+
+def test_compiled_equals_eager_and_falls_back(monkeypatch):
+    "compile=True gives the eager result; where torch.compile cannot work, a warning and the eager result."
+    import warnings, pytest
+    import sclle_nb.infer as I
+    net, x = load_dcenet("random", seed=4), torch.rand(2, 3, 45, 61)
+    for kw in (dict(scale=0.25), dict(), dict(scale=0.5, precision="bf16")):
+        assert (infer(net, x, compile=True, **kw) - infer(net, x, **kw)).abs().max() <= 1e-5
+    def broken(fn, **kw):
+        def f(*a): raise RuntimeError("no C++ compiler found\nmore")
+        return f
+    monkeypatch.setattr(I, "_COMPILED", {})
+    monkeypatch.setattr(torch, "compile", broken)
+    with pytest.warns(RuntimeWarning, match="torch.compile failed here .RuntimeError: no C.. compiler found.; using the eager path"):
+        y = infer(net, x, scale=0.25, compile=True)
+    assert torch.equal(y, infer(net, x, scale=0.25))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # once only
+        assert torch.equal(infer(net, x, scale=0.25, compile=True), y)
