@@ -82,6 +82,15 @@ def test_infer_matches_cpu():
     assert (t - y).abs().max() <= 1e-5                          # tiled = whole on the GPU too
     f = infer(gnet, x.cuda(), scale=0.25, precision="bf16")
     assert f.shape == y.shape and ((f - y)**2).mean() < 1e-2
+    for kw in (dict(scale=0.25), dict()):                       # torch.compile (Triton) = eager on the GPU
+        assert (infer(gnet, x.cuda(), compile=True, **kw) - infer(gnet, x.cuda(), **kw)).abs().max() <= 1e-5
+
+def test_infer_fp32_is_ieee_even_with_tf32_on():
+    "infer(precision='fp32') turns cuDNN's TF32 off for its convolutions (and restores the setting)."
+    torch.backends.cudnn.allow_tf32 = True
+    net, x = load_dcenet("default"), torch.rand(1, 3, 64, 80)
+    y = infer(load_dcenet("default", device="cuda"), x.cuda())
+    assert (y.cpu() - infer(net, x)).abs().max() <= 1e-5 and torch.backends.cudnn.allow_tf32
 
 def test_ddp_nccl(tmp_path):
     out = tmp_path/"run"
