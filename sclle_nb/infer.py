@@ -138,13 +138,12 @@ def _fast(model, x, scale, precision="fp32", tile=None, overlap=None, compile=Fa
     xs = F.interpolate(x.float(), size=(h, w), mode="bilinear", align_corners=False, antialias=True).clamp_(0, 1)
     f = lambda t: raw_maps(model, t, precision).float()
     rs = f(xs) if tile is None else _tiled(f, xs, tile, overlap, model.e_conv7.out_channels)
-    rh = F.interpolate(rs, size=(h, W), mode="bilinear", align_corners=False)  # width only (rows: identity)
+    # the width pass of the bilinear upsampling, written straight into the (N,h,24,W) layout that `_fast_apply` reads
+    rw = F.interpolate(rs.permute(0, 2, 1, 3).reshape(N*h, -1, w), size=W, mode="linear", align_corners=False).view(N, h, -1, W)
     i0, i1, wt = (t.to(x.device) for t in _lerp_idx(h, H))
-    if compile or x.device.type != "cpu":
-        rw = rh.permute(0, 2, 1, 3).contiguous()  # (N,h,24,W)
-        if compile and (y := _fused(_fast_apply, x, rw, i0, i1, wt)) is not None: return y
-        if x.device.type != "cpu": return _fast_apply(x, rw, i0, i1, wt)
-    rh = rh.permute(0, 2, 3, 1).contiguous()  # (N,h,W,24): a band of rows is one block
+    if compile and (y := _fused(_fast_apply, x, rw, i0, i1, wt)) is not None: return y
+    if x.device.type != "cpu": return _fast_apply(x, rw, i0, i1, wt)
+    rh = rw.permute(0, 1, 3, 2).contiguous()  # (N,h,W,24): a band of rows is one block
     return _curves(x, lambda s, e: torch.lerp(rh[:, i0[s:e]], rh[:, i1[s:e]], wt[s:e].view(1, -1, 1, 1)))
 
 # %% ../nbs/02_infer.ipynb #f7d264ba
