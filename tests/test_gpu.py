@@ -112,3 +112,10 @@ def test_cli_enhance_on_gpu(tmp_path):
                        capture_output=True, text=True, env=env, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
     assert (tmp_path/"out"/"a.png").exists()
+
+def test_fp16_paper_mode_at_paper_size(tmp_path):
+    "fp16 autocast at 384x384: the Gram sums run over 147k positions and overflow fp16 unless computed in fp32."
+    tr = T.Trainer(T.TrainConfig(out=str(tmp_path), steps=2, ckpt_every=2, precision="fp16", mode="paper",
+                                 **(SMALL | dict(crop=384))))
+    tr.fit()
+    assert all(torch.isfinite(torch.tensor(r["total"])) for r in tr.history)
