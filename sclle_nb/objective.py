@@ -14,7 +14,7 @@ from .zeroref import colour_loss, tv_loss
 from .vgg import VGGFeatures, LAYERS, gram_matrix
 from .contrastive import contrastive_loss, official_contrastive, OFFICIAL_LAYERS
 from .semantic import semantic_brightness_loss, official_segexp, seg_loss
-from .deeplab import freeze
+from .deeplab import freeze, fold_bn
 
 # %% auto #0
 __all__ = ['ABLATIONS', 'PAPER_WEIGHTS', 'OFFICIAL_WEIGHTS', 'PAPER_GRAM_LAYERS', 'FR_LAYER', 'gram_rms', 'SCLLELoss']
@@ -75,8 +75,8 @@ class SCLLELoss(nn.Module):
             raise ValueError(f"SCLLELoss: the VGGFeatures passed stops before {FR_LAYER}; build it with layers reaching {FR_LAYER}")
         elif isinstance(vgg, str) and vgg == "random": self.vgg = VGGFeatures(layers=(FR_LAYER,), weights=None)
         else: self.vgg = VGGFeatures(layers=(FR_LAYER,), vgg=vgg, weights="DEFAULT")
-        self.seg_net = seg_net
-        if seg_net is not None: freeze(seg_net)
+        # frozen; used through a copy with BatchNorm folded and lean convolutions (same logits, less memory)
+        self.seg_net = None if seg_net is None else fold_bn(freeze(seg_net), lean=True)
         self._cache: dict = {}
 
     # -- contrast images: Gram matrices without gradient, cached per image ---------------------------------------

@@ -82,8 +82,8 @@ def frozen_conv(x:Tensor, # input of the convolution
                 keep:bool=False, # save the output itself (it is kept by its consumers anyway) instead of a mask
                )->Tensor:
     "act(conv(x)) through `FrozenConvAct`: the same values, a fraction of the memory for backward."
-    if conv.weight.requires_grad or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
-        return _ACTS[act][0](conv(x))                        # trainable or unusual padding: the plain way
+    if not (torch.is_grad_enabled() and x.requires_grad) or conv.weight.requires_grad or conv.padding_mode != "zeros" \
+            or isinstance(conv.padding, str): return _ACTS[act][0](conv(x))   # nothing to save, or not frozen: the plain way
     return FrozenConvAct.apply(x, conv.weight, conv.bias, (conv.stride, conv.padding, conv.dilation, conv.groups), act, keep)
 
 class _LeanMaxPool(torch.autograd.Function):
