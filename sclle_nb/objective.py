@@ -153,7 +153,7 @@ class SCLLELoss(nn.Module):
         return out
 
     def _official(self, low, y, curves, pos, neg, labels, neg_kinds, pos_keys, neg_keys):
-        out = {"tv": tv_loss(curves), "col": colour_loss(y)}
+        out = {"tv": tv_loss(curves, lean=False), "col": colour_loss(y)}   # the authors' rounding, bit for bit
         if labels is not None and "L_sc" not in self.ablate: out["segexp"] = official_segexp(y, labels)
         use_c, use_fr = "L_c" not in self.ablate and pos is not None, "L_fr" not in self.ablate
         want = (self.layers if use_c else ()) + ((FR_LAYER,) if use_fr else ())

@@ -55,12 +55,14 @@ class SqDiffSum(torch.autograd.Function):
         return ga.to(a.dtype), None
 
 def tv_loss(alpha:Tensor, # curve maps (B,C,H,W), any C (24 for DCE-Net)
+            lean:bool=True, # through `SqDiffSum` (differences not kept); False: plain autograd, the authors' exact rounding
            )->Tensor:
     "Illumination smoothness: the squared total variation of `alpha`, as in Zero-DCE (without its weight)."
     _check(alpha, "tv_loss: alpha", c=None)
     B, _, H, W = alpha.shape
     if H < 2 or W < 2: raise ValueError(f"tv_loss: alpha must be at least 2x2, got {H}x{W}")
-    dh, dw = SqDiffSum.apply(alpha, 2), SqDiffSum.apply(alpha, 3)   # the maps' differences are not kept (below)
+    if lean: dh, dw = SqDiffSum.apply(alpha, 2), SqDiffSum.apply(alpha, 3)   # the maps' differences are not kept (below)
+    else: dh, dw = (alpha[:, :, 1:] - alpha[:, :, :-1]).pow(2).sum(), (alpha[..., 1:] - alpha[..., :-1]).pow(2).sum()
     return 2*(dh/((H-1)*W) + dw/(H*(W-1)))/B
 
 # %% ../nbs/07_zeroref.ipynb #e9ea2ea5
