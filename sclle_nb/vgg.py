@@ -61,6 +61,7 @@ class FrozenConvAct(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x:Tensor, w:Tensor, b:Tensor|None, conv_args:tuple, act:str|None, keep:bool)->Tensor:
         fwd, passed = _ACTS[act]
+        if torch.is_autocast_enabled(x.device.type): w = w.to(torch.get_autocast_dtype(x.device.type))   # cast once, kept
         y = fwd(torch.nn.functional.conv2d(x, w, b, *conv_args))   # autocast, if on, applies here as usual
         cl = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
         ctx.meta = (x.shape, x.dtype, torch.channels_last if cl else torch.contiguous_format, conv_args, act, keep)
@@ -70,7 +71,7 @@ class FrozenConvAct(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g:Tensor):
         (shape, dtype, fmt, (stride, padding, dilation, groups), act, keep), (w, m) = ctx.meta, ctx.saved_tensors
-        if act is not None: g = g*(_ACTS[act][1](m) if keep else m)    # through the activation
+        if act is not None: g = torch.where(_ACTS[act][1](m) if keep else m, g, 0)   # through the activation
         like = torch.empty(shape, dtype=g.dtype, device=g.device, memory_format=fmt)  # only its shape and layout are read
         gx = torch.ops.aten.convolution_backward(g, like, w.to(g.dtype), None, stride, padding, dilation, False,
                                                  [0]*len(stride), groups, (True, False, False))[0]

@@ -44,7 +44,7 @@ class SqDiffSum(torch.autograd.Function):
     @staticmethod
     def diff(a:Tensor, dim:int)->Tensor:
         n, t = a.shape[dim], torch.promote_types(a.dtype, torch.float32)
-        return a.narrow(dim, 1, n - 1).to(t) - a.narrow(dim, 0, n - 1).to(t)
+        return (a.narrow(dim, 1, n - 1) - a.narrow(dim, 0, n - 1)).to(t)
 
     @staticmethod
     def backward(ctx, g:Tensor):
