@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from .curves import apply_curves
 
 # %% auto #0
-__all__ = ['DCENET_KEYS', 'FORMAT', 'DEFAULT_WEIGHTS', 'DCEOut', 'DCENet', 'n_params', 'flops_per_pixel', 'init_dcenet',
-           'CheckpointError', 'load_checkpoint', 'load_dcenet', 'save_dcenet']
+__all__ = ['DCENET_KEYS', 'FORMAT', 'DEFAULT_WEIGHTS', 'DCEOut', 'cat_conv', 'DCENet', 'n_params', 'flops_per_pixel',
+           'init_dcenet', 'CheckpointError', 'load_checkpoint', 'load_dcenet', 'save_dcenet']
 
 # %% ../nbs/01_dcenet.ipynb #3d24a8ca
 class DCEOut(NamedTuple):
@@ -25,6 +25,14 @@ class DCEOut(NamedTuple):
     enhanced: Tensor # (N,3,H,W) image after all 8 curve iterations
     alpha: Tensor # (N,24,H,W) curve maps A_1..A_8 in the paper's sign convention
     mid: Tensor # (N,3,H,W) image after the first 4 iterations, for teaching
+
+def cat_conv(conv:nn.Conv2d, # convolution over the concatenation [a, b]
+             a:Tensor, b:Tensor, # the two halves (N,c_a,H,W), (N,c_b,H,W)
+            )->Tensor:
+    "`conv(cat[a, b])`; with autograd on, as `conv_a(a) + conv_b(b)` so that the concatenation is never saved."
+    if not torch.is_grad_enabled(): return conv(torch.cat([a, b], 1))
+    c, w, k = a.shape[1], conv.weight, (conv.stride, conv.padding, conv.dilation)
+    return F.conv2d(a, w[:, :c], conv.bias, *k) + F.conv2d(b, w[:, c:], None, *k)
 
 class DCENet(nn.Module):
     "Zero-DCE's deep curve estimation network (79,416 parameters); layer names match the authors' checkpoints."
@@ -44,9 +52,9 @@ class DCENet(nn.Module):
         x2 = F.relu(self.e_conv2(x1))
         x3 = F.relu(self.e_conv3(x2))
         x4 = F.relu(self.e_conv4(x3))
-        x5 = F.relu(self.e_conv5(torch.cat([x3, x4], 1)))
-        x6 = F.relu(self.e_conv6(torch.cat([x2, x5], 1)))
-        return -torch.tanh(self.e_conv7(torch.cat([x1, x6], 1)))  # minus: the raw output is -alpha (see above)
+        x5 = F.relu(cat_conv(self.e_conv5, x3, x4))
+        x6 = F.relu(cat_conv(self.e_conv6, x2, x5))
+        return -torch.tanh(cat_conv(self.e_conv7, x1, x6))  # minus: the raw output is -alpha (see above)
 
     def forward(self, x:Tensor)->DCEOut:
         alpha = self.curve_maps(x)

@@ -14,7 +14,7 @@ from .zeroref import colour_loss, tv_loss
 from .vgg import VGGFeatures, LAYERS, gram_matrix
 from .contrastive import contrastive_loss, official_contrastive, OFFICIAL_LAYERS
 from .semantic import semantic_brightness_loss, official_segexp, seg_loss
-from .deeplab import freeze
+from .deeplab import freeze, fold_bn
 
 # %% auto #0
 __all__ = ['ABLATIONS', 'PAPER_WEIGHTS', 'OFFICIAL_WEIGHTS', 'PAPER_GRAM_LAYERS', 'FR_LAYER', 'gram_rms', 'SCLLELoss']
@@ -75,8 +75,8 @@ class SCLLELoss(nn.Module):
             raise ValueError(f"SCLLELoss: the VGGFeatures passed stops before {FR_LAYER}; build it with layers reaching {FR_LAYER}")
         elif isinstance(vgg, str) and vgg == "random": self.vgg = VGGFeatures(layers=(FR_LAYER,), weights=None)
         else: self.vgg = VGGFeatures(layers=(FR_LAYER,), vgg=vgg, weights="DEFAULT")
-        self.seg_net = seg_net
-        if seg_net is not None: freeze(seg_net)
+        # frozen; used through a copy with BatchNorm folded and lean convolutions (same logits, less memory)
+        self.seg_net = None if seg_net is None else fold_bn(freeze(seg_net), lean=True)
         self._cache: dict = {}
 
     # -- contrast images: Gram matrices without gradient, cached per image ---------------------------------------
@@ -153,7 +153,7 @@ class SCLLELoss(nn.Module):
         return out
 
     def _official(self, low, y, curves, pos, neg, labels, neg_kinds, pos_keys, neg_keys):
-        out = {"tv": tv_loss(curves), "col": colour_loss(y)}
+        out = {"tv": tv_loss(curves, lean=False), "col": colour_loss(y)}   # the authors' rounding, bit for bit
         if labels is not None and "L_sc" not in self.ablate: out["segexp"] = official_segexp(y, labels)
         use_c, use_fr = "L_c" not in self.ablate and pos is not None, "L_fr" not in self.ablate
         want = (self.layers if use_c else ()) + ((FR_LAYER,) if use_fr else ())

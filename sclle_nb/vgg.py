@@ -13,8 +13,8 @@ from torch import nn, Tensor
 import torchvision
 
 # %% auto #0
-__all__ = ['LAYERS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'vgg16_cache_path', 'vgg16_features', 'VGGFeatures', 'gram_matrix',
-           'gram_dict']
+__all__ = ['LAYERS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'vgg16_cache_path', 'vgg16_features', 'FrozenConvAct', 'frozen_conv',
+           'lean_max_pool', 'VGGFeatures', 'gram_matrix', 'gram_dict']
 
 # %% ../nbs/08_vgg.ipynb #691e641d
 LAYERS = {"relu1_1": 1, "relu1_2": 3, "relu2_1": 6, "relu2_2": 8, "relu3_1": 11, "relu3_2": 13, "relu3_3": 15,
@@ -51,6 +51,60 @@ def vgg16_features(weights:str|None="DEFAULT", # "DEFAULT"/"IMAGENET1K_V1" (torc
                                 f"to move it): copy {p.name} there (from {torchvision.models.VGG16_Weights.IMAGENET1K_V1.url}), "
                                 "pass download=True, or use weights=None for random weights")
     return torchvision.models.vgg16(weights=torchvision.models.VGG16_Weights.IMAGENET1K_V1).features
+
+# %% ../nbs/08_vgg.ipynb #ec6b9537
+_ACTS = {"relu": (lambda z: z.relu(), lambda y: y > 0), "relu6": (lambda z: z.clamp(0, 6), lambda y: (y > 0) & (y < 6)),
+         None: (lambda z: z, None)}
+
+class FrozenConvAct(torch.autograd.Function):
+    "act(conv(x)) for a frozen convolution, saving only the weight and a bool mask of where act passed (or the output)."
+    @staticmethod
+    def forward(ctx, x:Tensor, w:Tensor, b:Tensor|None, conv_args:tuple, act:str|None, keep:bool)->Tensor:
+        fwd, passed = _ACTS[act]
+        if torch.is_autocast_enabled(x.device.type): w = w.to(torch.get_autocast_dtype(x.device.type))   # cast once, kept
+        y = fwd(torch.nn.functional.conv2d(x, w, b, *conv_args))   # autocast, if on, applies here as usual
+        cl = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+        ctx.meta = (x.shape, x.dtype, torch.channels_last if cl else torch.contiguous_format, conv_args, act, keep)
+        ctx.save_for_backward(w, y if keep else passed(y) if passed else None)
+        return y
+
+    @staticmethod
+    def backward(ctx, g:Tensor):
+        (shape, dtype, fmt, (stride, padding, dilation, groups), act, keep), (w, m) = ctx.meta, ctx.saved_tensors
+        if act is not None: g = torch.where(_ACTS[act][1](m) if keep else m, g, 0)   # through the activation
+        like = torch.empty(shape, dtype=g.dtype, device=g.device, memory_format=fmt)  # only its shape and layout are read
+        gx = torch.ops.aten.convolution_backward(g, like, w.to(g.dtype), None, stride, padding, dilation, False,
+                                                 [0]*len(stride), groups, (True, False, False))[0]
+        return gx.to(dtype), None, None, None, None, None
+
+def frozen_conv(x:Tensor, # input of the convolution
+                conv:nn.Conv2d, # a frozen convolution (no parameter gradients)
+                act:str|None="relu", # activation after it: "relu", "relu6" or None
+                keep:bool=False, # save the output itself (it is kept by its consumers anyway) instead of a mask
+               )->Tensor:
+    "act(conv(x)) through `FrozenConvAct`: the same values, a fraction of the memory for backward."
+    if not (torch.is_grad_enabled() and x.requires_grad) or conv.weight.requires_grad or conv.padding_mode != "zeros" \
+            or isinstance(conv.padding, str): return _ACTS[act][0](conv(x))   # nothing to save, or not frozen: the plain way
+    return FrozenConvAct.apply(x, conv.weight, conv.bias, (conv.stride, conv.padding, conv.dilation, conv.groups), act, keep)
+
+class _LeanMaxPool(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x:Tensor, k, s, p, d, ceil)->Tensor:
+        ctx.save_for_backward(x); ctx.args = (k, s, p, d, ceil)
+        return torch.nn.functional.max_pool2d(x, k, s, p, d, ceil_mode=ceil)
+
+    @staticmethod
+    def backward(ctx, g:Tensor):
+        (x,), (k, s, p, d, ceil) = ctx.saved_tensors, ctx.args
+        idx = torch.ops.aten.max_pool2d_with_indices(x, k, s, p, d, ceil)[1]   # the maxima, found again
+        return torch.ops.aten.max_pool2d_with_indices_backward(g, x, k, s, p, d, ceil, idx), None, None, None, None, None
+
+def lean_max_pool(x:Tensor, # input, kept alive by someone else anyway (a returned layer)
+                  pool:nn.MaxPool2d)->Tensor:
+    "`pool(x)` that saves `x` instead of int64 indices; the maxima are found again in backward."
+    pair = lambda v: [v, v] if isinstance(v, int) else list(v)
+    return _LeanMaxPool.apply(x, pair(pool.kernel_size), pair(pool.stride or pool.kernel_size), pair(pool.padding),
+                              pair(pool.dilation), pool.ceil_mode)
 
 # %% ../nbs/08_vgg.ipynb #512c4f26
 class VGGFeatures(nn.Module):
@@ -97,10 +151,16 @@ class VGGFeatures(nn.Module):
         if self.normalize if normalize is None else normalize: x = (x - self.mean.to(x.dtype))/self.std.to(x.dtype)
         if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
         at = {LAYERS[l]: l for l in layers}
-        out = {}
-        for i, m in enumerate(self.features[:max(at) + 1]):
-            x = m(x)
+        lean = torch.is_grad_enabled() and x.requires_grad   # a gradient to the image: keep as little as possible for it
+        out, i = {}, 0
+        while i <= max(at):
+            m = self.features[i]
+            if lean and isinstance(m, nn.Conv2d) and not m.weight.requires_grad:   # the conv and its ReLU in one step
+                i += 1; x = frozen_conv(x, m, "relu", keep=i in at)
+            elif lean and isinstance(m, nn.MaxPool2d) and i - 1 in at: x = lean_max_pool(x, m)
+            else: x = m(x)
             if i in at: out[at[i]] = x
+            i += 1
         return {l: out[l] for l in layers}
 
 # %% ../nbs/08_vgg.ipynb #cf543e48
