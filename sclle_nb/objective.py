@@ -90,7 +90,7 @@ class SCLLELoss(nn.Module):
         if todo:
             with torch.no_grad():
                 f = self.vgg(x[todo], self.layers, self.normalize)
-                new = {l: gram_matrix(f[l].float()) for l in self.layers}
+                new = {l: gram_matrix(f[l]) for l in self.layers}  # under autocast: in bf16, or in fp32 for fp16
         if keys is None or not self.cache_on: return new
         for j, i in enumerate(todo): self._cache[(keys[i], x.shape[-2:])] = {l: new[l][j] for l in self.layers}
         return {l: torch.stack([self._cache[(k, x.shape[-2:])][l] for k in keys]).to(x.device) for l in self.layers}
@@ -136,7 +136,7 @@ class SCLLELoss(nn.Module):
         if use_c:
             gp = self.grams(pos, pos_keys)
             s = gram_rms(gp)
-            gy = {l: gram_matrix(fy[l].float())/s[l] for l in self.layers}
+            gy = {l: gram_matrix(fy[l])/s[l] for l in self.layers}
             gp = {l: gp[l]/s[l] for l in self.layers}
             gns = self._negatives(neg, neg_kinds, neg_keys)
             # one triplet per kind of negative: a dark Y must move away from the under-exposed set even though the

@@ -170,6 +170,10 @@ def gram_matrix(f:Tensor, # feature maps (B,C,H,W)
     if f.ndim != 4: raise ValueError(f"gram_matrix: expected features (B,C,H,W), got {tuple(f.shape)}")
     B, C, H, W = f.shape
     F_ = f.reshape(B, C, H*W)
+    dev = f.device.type
+    if f.dtype == torch.float16 or (torch.is_autocast_enabled(dev) and torch.get_autocast_dtype(dev) == torch.float16):
+        # the sums run over H*W positions (147,456 for a 384 crop) and overflow fp16's 65,504: fp32 here
+        with torch.autocast(dev, enabled=False): return (torch.bmm(F_.float(), F_.float().transpose(1, 2))/(C*H*W)).to(f.dtype)
     return torch.bmm(F_, F_.transpose(1, 2))/(C*H*W)
 
 def gram_dict(feats:dict[str, Tensor], # layer name -> feature maps, e.g. the output of `VGGFeatures`
