@@ -72,8 +72,8 @@ def variants(model:DCENet)->dict:
             for a in r.split(3, 1): y = y + a*(y*y - y)   # the plain curve step, on the raw maps r = -alpha
             return y.clamp(0, 1)
     return {"plain": lambda x: plain_infer(model, x), "channels_last": chlast,
-            "fused": lambda x: fused(x, False), "no concat": lambda x: fused(x, True), "curves in bands": lambda x: infer(model, x),
-            "curves compiled": lambda x: infer(model, x, compile=True)}
+            "fused": lambda x: fused(x, False), "no concat": lambda x: fused(x, True), "curves in bands": lambda x: infer(model, x, tile=0),
+            "cache-sized tiles": lambda x: infer(model, x), "compile=True (not kept)": lambda x: infer(model, x, compile=True)}
 
 # %% ../nbs/18_fast.ipynb #6a124d12
 def _shared():

@@ -386,7 +386,8 @@ def _pick_device(d:str)->str:
 
 # %% ../nbs/03_enhance.ipynb #4a4e5702
 import inspect
-AUTO_TILE_PIXELS, AUTO_TILE = 8_000_000, 1024  # larger photos are enhanced in tiles unless a tile size is given
+AUTO_TILE_PIXELS, AUTO_TILE = 8_000_000, 1024  # on a GPU, larger photos are enhanced in tiles unless a tile size is given
+# (on a CPU `infer` always tiles large images, with cache-sized tiles: `CACHE_TILE`)
 
 def enhance_file(src:Path, # input image file
                  dst:Path, # output file (the format follows its extension)
@@ -398,7 +399,7 @@ def enhance_file(src:Path, # input image file
     "Enhance one file into `dst`, keeping bit depth, greyness and alpha; atomic write."
     d = _decode(src, max_pixels)
     h, w = d.rgb.shape[:2]
-    if "tile" not in opts and h * w > AUTO_TILE_PIXELS and "tile" in inspect.signature(infer).parameters:
+    if "tile" not in opts and h * w > AUTO_TILE_PIXELS and _device(model).type != "cpu" and "tile" in inspect.signature(infer).parameters:
         opts = {**opts, "tile": AUTO_TILE}  # bounds memory: the network's activations on a whole 50 MP photo need >30 GB
     y = _enhance_array(d.rgb[..., :1] if d.gray else d.rgb, model, **opts)  # grey: one channel in, one out
     if d.alpha is not None: y = np.dstack([y, d.alpha])  # alpha is not enhanced, only carried over

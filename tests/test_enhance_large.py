@@ -4,7 +4,7 @@ import subprocess, sys, json
 import numpy as np
 from PIL import Image
 
-from sclle_nb.enhancer import MAX_PIXELS, AUTO_TILE
+from sclle_nb.enhancer import MAX_PIXELS
 
 # Runs in a fresh process so that its peak memory is its own. The network is replaced by a cheap stand-in that
 # records what it was given: DCE-Net itself on 50 MP is ~8 TFLOP (minutes on a CPU; the inference lesson times it).
@@ -37,7 +37,7 @@ def test_50_megapixels(tmp_path):
     Image.fromarray(a).save(tmp_path/"big.png", compress_level=1); del a
     r = child(tmp_path/"big.png", tmp_path/"out")
     assert r["rc"] == 0, r["err"]
-    assert r["seen"] == dict(shape=[1, 3, h, w], tile=AUTO_TILE)     # > 8 MP: tiled without being asked
+    assert r["seen"] == dict(shape=[1, 3, h, w], tile=None)          # on a CPU infer itself tiles (CACHE_TILE); AUTO_TILE is for GPUs
     assert r["maxrss_mb"] < 4000, r                                   # 50 MP RGB: 150 MB as uint8, 600 MB as float
     with Image.open(tmp_path/"out"/"big.png") as im: assert im.size == (w, h) and im.mode == "RGB"
     r = child(tmp_path/"big.png", tmp_path/"out2", "--max-megapixels", "40")

@@ -54,7 +54,8 @@ def test_receptive_field_radius():
     (torch.rand(1, 3, 8, 8) + 1, {}, "[0,1]"),
     (torch.rand(1, 3, 8, 8), dict(scale=1.5), "scale"),
     (torch.rand(1, 3, 8, 8), dict(precision="fp16"), "precision"),
-    (torch.rand(1, 3, 8, 8), dict(tile=0), "tile"),
+    (torch.rand(1, 3, 8, 8), dict(tile=-1), "tile"),
+    (torch.rand(1, 3, 8, 8), dict(tile=True), "tile"),
     (torch.rand(1, 3, 8, 8), dict(tile=4, overlap=6), "receptive-field"),
 ])
 def test_bad_input(bad, kw, msg):
