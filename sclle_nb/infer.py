@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 import torch.nn.functional as F
 from .dcenet import DCENet
+from .curves import le_curve, apply_curves
 
 # %% auto #0
 __all__ = ['RADIUS', 'CACHE_TILE', 'raw_maps', 'infer']
@@ -83,10 +84,8 @@ def _curves(x:Tensor, # images (N,3,H,W)
     return y.clamp_(0, 1).permute(0, 3, 1, 2).contiguous()
 
 def _apply(x:Tensor, r:Tensor)->Tensor:
-    "The curves x <- x + r (x^2 - x) for the n maps r (N,3n,H,W), whole tensors, clamped: the GPU path and the fused one."
-    y = x
-    for k in range(r.shape[1] // 3): y = y + r[:, 3*k:3*k+3]*(y*y - y)
-    return y.clamp(0, 1).contiguous()
+    "The curves for the raw maps r = -alpha (N,3n,H,W) on whole tensors, clamped: the GPU path and the fused one."
+    return apply_curves(x, -r).clamp(0, 1).contiguous()
 
 _COMPILED = {}
 def _fused(fn, *args):
@@ -127,8 +126,7 @@ def _fast_apply(x:Tensor, # images (N,3,H,W)
     xt, w = x.permute(0, 2, 1, 3), wt.view(1, -1, 1, 1)  # (N,H,3,W): map rows and image rows line up, W innermost
     y = xt
     for k in range(rh.shape[2] // 3):
-        a = torch.lerp(rh[:, i0, 3*k:3*k+3], rh[:, i1, 3*k:3*k+3], w)
-        y = y + a*(y*y - y)
+        y = le_curve(y, -torch.lerp(rh[:, i0, 3*k:3*k+3], rh[:, i1, 3*k:3*k+3], w))  # the lerped raw map is -alpha
     return y.clamp(0, 1).permute(0, 2, 1, 3).contiguous()
 
 def _fast(model, x, scale, precision="fp32", tile=None, overlap=None, compile=False):
