@@ -1,22 +1,18 @@
-"""Shared pytest fixtures: where the project's read-only fixtures (`../shared`) are."""
+"""Shared pytest fixtures: the optional reference-data folder, found by the library's one helper."""
 import os
 from pathlib import Path
 import pytest
+from sclle_nb.refdata import ref_dir, ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 
-def find_shared():
-    "The project's `shared/` fixture folder beside the checkout, or None."
-    env = os.environ.get("SCLLE_SHARED")
-    cands = [Path(env)] if env else [p/"shared" for p in ROOT.parents]
-    return next((p for p in cands if (p/"SPEC.md").exists() or (p/"weights").exists()), None)
-
 @pytest.fixture(scope="session")
 def shared():
-    p = find_shared()
+    "The reference-data folder (real photos, released checkpoints, fixtures); skips the test without it."
+    p = ref_dir()
     if p is None:
-        # in CI the fixtures must be there: a skip there would hide a failing conformance test
-        if os.environ.get("CI") or os.environ.get("SCLLE_REQUIRE_SHARED"):
-            pytest.fail("../shared fixtures not found (set SCLLE_SHARED); CI must run the conformance tests")
-        pytest.skip("../shared fixtures not found beside this checkout: conformance tests skipped (set SCLLE_SHARED)")
+        # in CI the folder must be there: a skip there would hide a failing conformance test
+        if os.environ.get("CI") or os.environ.get("SCLLE_REQUIRE_REFDATA"):
+            pytest.fail(f"reference-data folder not found (set ${ENV}); CI must run the conformance tests")
+        pytest.skip(f"reference-data folder not found beside this checkout (set ${ENV}): test skipped")
     return p
