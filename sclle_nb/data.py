@@ -21,10 +21,10 @@ from .enhancer import read_image, ImageError
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'ROAD', 'SIDEWALK', 'BUILDING', 'WALL', 'FENCE', 'POLE', 'LIGHT', 'SIGN', 'VEG', 'TERRAIN', 'SKY',
-           'PERSON', 'CAR', 'EMBEDDED_PHOTOS', 'EMBEDDED_DARK_EV', 'list_images', 'read_rgb8', 'resize_to',
+           'PERSON', 'CAR', 'EMBEDDED_PHOTOS', 'HELD_OUT', 'EMBEDDED_DARK_EV', 'list_images', 'read_rgb8', 'resize_to',
            'ContrastPool', 'fit_short_side', 'random_crop_flip', 'darken', 'CropDataset', 'ImageFolderDataset',
-           'CityscapesDataset', 'street_scene', 'embedded_photos', 'embedded_pool', 'EmbeddedStreets', 'EpochSampler',
-           'DataConfig', 'make_dataset', 'make_pool', 'get_dataloaders']
+           'CityscapesDataset', 'street_scene', 'skimage_photo', 'embedded_photos', 'held_out_photos', 'embedded_pool',
+           'EmbeddedStreets', 'EpochSampler', 'DataConfig', 'make_dataset', 'make_pool', 'get_dataloaders']
 
 # %% ../nbs/06_data.ipynb #5d698e63
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif") # file types looked for
@@ -560,15 +560,24 @@ def street_scene(seed:int, # the scene: the same seed draws the same scene
     return (img*255).round().astype(np.uint8), lab.copy()
 
 # %% ../nbs/06_data.ipynb #8e5ed1ae
-EMBEDDED_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "motorcycle_right") # scikit-image photos used
+EMBEDDED_PHOTOS = ("astronaut", "rocket", "motorcycle_left", "motorcycle_right") # scikit-image photos used as positives
+HELD_OUT = ("coffee", "chelsea") # scikit-image photos the built-in training data never uses (for demos)
 EMBEDDED_DARK_EV = (-4.5, -2.5) # EV range that darkens the embedded street scenes
+
+def skimage_photo(name:str, # a scikit-image photo, or "motorcycle_left"/"motorcycle_right" for the stereo pair
+                 )->np.ndarray:
+    "A colour photograph bundled in scikit-image's wheel, (H,W,3) uint8."
+    from skimage import data as skd
+    if name.startswith("motorcycle_"): return skd.stereo_motorcycle()[0 if name.endswith("left") else 1]
+    return getattr(skd, name)()
 
 def embedded_photos()->dict[str, np.ndarray]:
     "The bundled scikit-image photographs used as positives, (H,W,3) uint8."
-    from skimage import data as skd
-    left, right, _ = skd.stereo_motorcycle()
-    return {"astronaut": skd.astronaut(), "coffee": skd.coffee(), "chelsea": skd.chelsea(), "rocket": skd.rocket(),
-            "motorcycle_left": left, "motorcycle_right": right}
+    return {k: skimage_photo(k) for k in EMBEDDED_PHOTOS}
+
+def held_out_photos()->list[tuple[str, np.ndarray]]:
+    "The bundled photographs that no built-in training data uses: (name, (H,W,3) uint8) pairs."
+    return [(k, skimage_photo(k)) for k in HELD_OUT]
 
 def embedded_pool(size:int=384, # training size
                   neg_kinds:str="both", # "both", "under" or "over"

@@ -21,7 +21,7 @@ def test_embedded_batches():
         assert set(b["labels"].unique().tolist()) <= set(range(19)) | {255}
     d = pool.draw(2, torch.Generator().manual_seed(0))
     assert d["positives"].shape == (2, 3, 64, 64) and d["negatives"].shape == (4, 3, 64, 64)
-    assert pool.counts() == {"positives": 6, "under": 18, "over": 18}
+    assert pool.counts() == {"positives": 4, "under": 12, "over": 12}
 
 def test_workers_match_main_process():
     b0, _ = batches(num_workers=0)
