@@ -6,7 +6,8 @@ Docs: https://sclle-nb.github.io/sclle_nb/dcenet.html.md"""
 
 # %% ../nbs/01_dcenet.ipynb #4ec59a75
 from __future__ import annotations
-import os, hashlib
+import os, secrets, signal, threading, pickletools, warnings
+from contextlib import contextmanager
 from pathlib import Path
 from importlib.resources import files
 from typing import NamedTuple
@@ -16,8 +17,8 @@ import torch.nn.functional as F
 from .curves import apply_curves
 
 # %% auto #0
-__all__ = ['DCENET_KEYS', 'FORMAT', 'DEFAULT_WEIGHTS', 'DCEOut', 'cat_conv', 'DCENet', 'n_params', 'flops_per_pixel',
-           'init_dcenet', 'CheckpointError', 'load_checkpoint', 'load_dcenet', 'save_dcenet']
+__all__ = ['DCENET_KEYS', 'FORMAT', 'DEFAULT_WEIGHTS', 'DCEOut', 'DCENet', 'n_params', 'flops_per_pixel', 'init_dcenet',
+           'CheckpointError', 'load_checkpoint', 'load_dcenet', 'tmp_path', 'stop_signals_raise', 'save_dcenet']
 
 # %% ../nbs/01_dcenet.ipynb #3d24a8ca
 class DCEOut(NamedTuple):
@@ -25,14 +26,6 @@ class DCEOut(NamedTuple):
     enhanced: Tensor # (N,3,H,W) image after all 8 curve iterations
     alpha: Tensor # (N,24,H,W) curve maps A_1..A_8 in the paper's sign convention
     mid: Tensor # (N,3,H,W) image after the first 4 iterations, for teaching
-
-def cat_conv(conv:nn.Conv2d, # convolution over the concatenation [a, b]
-             a:Tensor, b:Tensor, # the two halves (N,c_a,H,W), (N,c_b,H,W)
-            )->Tensor:
-    "`conv(cat[a, b])`; with autograd on, as `conv_a(a) + conv_b(b)` so that the concatenation is never saved."
-    if not torch.is_grad_enabled(): return conv(torch.cat([a, b], 1))
-    c, w, k = a.shape[1], conv.weight, (conv.stride, conv.padding, conv.dilation)
-    return F.conv2d(a, w[:, :c], conv.bias, *k) + F.conv2d(b, w[:, c:], None, *k)
 
 class DCENet(nn.Module):
     "Zero-DCE's deep curve estimation network (79,416 parameters); layer names match the authors' checkpoints."
@@ -52,9 +45,9 @@ class DCENet(nn.Module):
         x2 = F.relu(self.e_conv2(x1))
         x3 = F.relu(self.e_conv3(x2))
         x4 = F.relu(self.e_conv4(x3))
-        x5 = F.relu(cat_conv(self.e_conv5, x3, x4))
-        x6 = F.relu(cat_conv(self.e_conv6, x2, x5))
-        return -torch.tanh(cat_conv(self.e_conv7, x1, x6))  # minus: the raw output is -alpha (see above)
+        x5 = F.relu(self.e_conv5(torch.cat([x3, x4], 1)))   # the skip connections: concatenate, then convolve
+        x6 = F.relu(self.e_conv6(torch.cat([x2, x5], 1)))
+        return -torch.tanh(self.e_conv7(torch.cat([x1, x6], 1)))  # minus: the raw output is -alpha (see above)
 
     def forward(self, x:Tensor)->DCEOut:
         alpha = self.curve_maps(x)
@@ -105,20 +98,44 @@ def _state_dict(obj, path):
         raise CheckpointError(f"{path}: not a DCE-Net checkpoint (missing keys {missing[:4]}, unexpected keys {extra[:4]})")
     return sd
 
+def _check_tensors(sd:dict, # DCE-Net's state dict from the file
+                   net:nn.Module, # the network it is meant for
+                   path)->dict:
+    "`sd` if every tensor has `net`'s shape and finite values; else one line naming the file and the first bad key."
+    want = net.state_dict()
+    for k in DCENET_KEYS:
+        if sd[k].shape != want[k].shape:
+            raise CheckpointError(f"{path}: {k} has shape {tuple(sd[k].shape)}, DCE-Net expects {tuple(want[k].shape)}")
+    for k in DCENET_KEYS:   # NaN weights would turn every photo into NaN: refuse them at the door
+        if not torch.isfinite(sd[k]).all(): raise CheckpointError(f"{path}: {k} holds NaN or infinite values")
+    return sd
+
+# %% ../nbs/01_dcenet.ipynb #e953c808
+def _imports_objects(path:Path)->bool:
+    "Is the file a whole pickle stream that imports Python objects? (read opcode by opcode, never unpickled)"
+    try: ops = [op.name for op, *_ in pickletools.genops(path.read_bytes())]
+    except Exception: return False  # not a pickle at all
+    return any(o in ("GLOBAL", "STACK_GLOBAL", "INST", "OBJ") for o in ops)
+
 def load_checkpoint(path:str|Path)->dict:
     "`torch.load` a file safely (`weights_only=True`) with errors that name the file."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path}: checkpoint file not found")
     if path.is_dir(): raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
     if path.stat().st_size == 0: raise CheckpointError(f"{path}: checkpoint file is empty")
-    try: return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        with warnings.catch_warnings():  # a bare pickle makes torch warn about its protocol: our error says it all
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if "weights_only" in str(e) or "Unsupported global" in str(e) or "unpickl" in str(e).lower():
+        s = str(e).strip()
+        why = (s.split("WeightsUnpickler error:")[-1].strip() or type(e).__name__).splitlines()[0].split(". ")[0][:200]
+        if "Unsupported global" in s or _imports_objects(path):
             raise CheckpointError(f"{path}: refused: the file holds Python objects other than tensors "
-                                  f"(loaded with weights_only=True, never executed): {msg}") from None
-        raise CheckpointError(f"{path}: corrupt or not a PyTorch checkpoint ({type(e).__name__}: {msg})") from None
+                                  f"(loaded with weights_only=True, never executed): {why}") from None
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint ({type(e).__name__}: {why})") from None
 
+# %% ../nbs/01_dcenet.ipynb #9a3cb77b
 def load_dcenet(path:str|Path="default", # checkpoint path, "default" (the package's weights) or "random"
                 device:str|torch.device="cpu", # where to put the model
                 seed:int|None=0, # seed for "random"
@@ -132,17 +149,37 @@ def load_dcenet(path:str|Path="default", # checkpoint path, "default" (the packa
             if not path.exists():
                 raise FileNotFoundError(f"{path}: this installation has no default weights; pass a checkpoint path "
                                         "(e.g. the authors' SCL-LLE.pth) or 'random'")
-        net.load_state_dict(_state_dict(load_checkpoint(path), path))
+        net.load_state_dict(_check_tensors(_state_dict(load_checkpoint(path), path), net, path))
     return net.to(device).eval()
+
+# %% ../nbs/01_dcenet.ipynb #9a6be91f
+def tmp_path(dest:Path)->Path:
+    "A temporary file beside `dest` with a short fixed-length name."
+    return Path(dest).parent/f".sclle-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+
+@contextmanager
+def stop_signals_raise():
+    "While the block runs, SIGTERM/SIGHUP whose action is to end the process raise `SystemExit`, so `finally` runs."
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    sigs = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    old = {s: signal.getsignal(s) for s in sigs}
+    def stop(sig, frame):
+        h = old[sig]
+        if callable(h): return h(sig, frame)   # the program's own handler decides
+        if h != signal.SIG_IGN: raise SystemExit(128 + sig)
+    for s in sigs: signal.signal(s, stop)
+    try: yield
+    finally:
+        for s, h in old.items(): signal.signal(s, h)
 
 def save_dcenet(net:DCENet, path:str|Path, **meta)->Path:
     "Save `net`'s weights in this package's format, atomically (temporary file + rename)."
     path = Path(path)
     sd = {k: v.detach().cpu().float().contiguous() for k, v in net.state_dict().items()}
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        torch.save({"format": FORMAT, "state_dict": sd, **meta}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
+    tmp = tmp_path(path)
+    with stop_signals_raise():
+        try:
+            torch.save({"format": FORMAT, "state_dict": sd, **meta}, tmp)
+            os.replace(tmp, path)
+        finally: tmp.unlink(missing_ok=True)
     return path
