@@ -6,7 +6,7 @@ Docs: https://sclle-nb.github.io/sclle_nb/data.html.md"""
 
 # %% ../nbs/06_data.ipynb #62169298
 from __future__ import annotations
-import functools, math, random, time, warnings
+import functools, math, random, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,16 +15,18 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, DataLoader, Sampler
 from PIL import Image
-from .exposure import expose, linear_to_srgb
+from fastcore.basics import patch
+from .exposure import expose
 from .cityscapes import label_to_train, IGNORE
 from .enhancer import read_image, ImageError
+from .street import street_scene, ROAD, SIDEWALK, BUILDING, SKY, POLE, CAR  # lesson 06a; kept importable from here
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'ROAD', 'SIDEWALK', 'BUILDING', 'WALL', 'FENCE', 'POLE', 'LIGHT', 'SIGN', 'VEG', 'TERRAIN', 'SKY',
-           'PERSON', 'CAR', 'EMBEDDED_PHOTOS', 'HELD_OUT', 'EMBEDDED_DARK_EV', 'list_images', 'read_rgb8', 'resize_to',
+__all__ = ['IMAGE_EXTS', 'EMBEDDED_PHOTOS', 'HELD_OUT', 'EMBEDDED_DARK_EV', 'list_images', 'read_rgb8', 'resize_to',
            'ContrastPool', 'fit_short_side', 'random_crop_flip', 'darken', 'CropDataset', 'ImageFolderDataset',
-           'CityscapesDataset', 'street_scene', 'skimage_photo', 'embedded_photos', 'held_out_photos', 'embedded_pool',
-           'EmbeddedStreets', 'EpochSampler', 'DataConfig', 'make_dataset', 'make_pool', 'get_dataloaders']
+           'read_label_ids', 'CityscapesDataset', 'skimage_photo', 'embedded_photos', 'held_out_photos',
+           'embedded_pool', 'EmbeddedStreets', 'EpochSampler', 'DataConfig', 'make_dataset', 'make_pool',
+           'get_dataloaders']
 
 # %% ../nbs/06_data.ipynb #5d698e63
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif") # file types looked for
@@ -83,27 +85,6 @@ class ContrastPool:
         self._items = {k: self._load_all(k, v) if self.cached else v for k, v in items.items()}
         self._report()
 
-    def _read(self, item)->np.ndarray:
-        img = read_rgb8(item) if isinstance(item, (str, Path)) else np.asarray(item)
-        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3: raise ImageError(f"expected an (H,W,3) uint8 image, got {img.dtype} {img.shape}")
-        return resize_to(img, self.size)
-
-    def _try(self, item):
-        try: return self._read(item)
-        except (ImageError, OSError) as e:
-            self.skipped.append((str(item) if isinstance(item, (str, Path)) else "<array>", str(e))); return None
-
-    def _load_all(self, kind, items):
-        with ThreadPoolExecutor(self._threads) as ex: imgs = list(ex.map(self._try, items))
-        ok = [im for im in imgs if im is not None]
-        if not ok: raise ValueError(f"ContrastPool: none of the {len(items)} {kind} images could be read, e.g. {self.skipped[-1][1]}")
-        return ok
-
-    def _report(self, new=None):
-        if self.skipped and new != 0:
-            ex = "; ".join(r for _, r in self.skipped[:3])
-            warnings.warn(f"ContrastPool: skipped {len(self.skipped)} unreadable image(s): {ex}", stacklevel=3)
-
     def counts(self)->dict:
         "Number of usable images per group."
         return {k: len(v) for k, v in self._items.items()}
@@ -111,63 +92,92 @@ class ContrastPool:
     def __repr__(self):
         return f"ContrastPool(size={self.size}, {self.counts()}, cached={self.cached}, skipped={len(self.skipped)})"
 
-    def _get(self, kind, idx:list[int])->list[np.ndarray]:
-        if self.cached: return [self._items[kind][i] for i in idx]
-        out = []
-        for i in idx:
+# %% ../nbs/06_data.ipynb #9eb7a649
+@patch
+def _read(self:ContrastPool, item)->np.ndarray:
+    img = read_rgb8(item) if isinstance(item, (str, Path)) else np.asarray(item)
+    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3: raise ImageError(f"expected an (H,W,3) uint8 image, got {img.dtype} {img.shape}")
+    return resize_to(img, self.size)
+
+@patch
+def _try(self:ContrastPool, item):
+    "The resized image, or None after recording why it could not be read."
+    try: return self._read(item)
+    except (ImageError, OSError) as e:
+        self.skipped.append((str(item) if isinstance(item, (str, Path)) else "<array>", str(e))); return None
+
+@patch
+def _load_all(self:ContrastPool, kind, items):
+    with ThreadPoolExecutor(self._threads) as ex: imgs = list(ex.map(self._try, items))
+    ok = [im for im in imgs if im is not None]
+    if not ok: raise ValueError(f"ContrastPool: none of the {len(items)} {kind} images could be read, e.g. {self.skipped[-1][1]}")
+    return ok
+
+@patch
+def _report(self:ContrastPool, new=None):
+    if self.skipped and new != 0:
+        ex = "; ".join(r for _, r in self.skipped[:3])
+        warnings.warn(f"ContrastPool: skipped {len(self.skipped)} unreadable image(s): {ex}", stacklevel=3)
+
+@patch
+def _get(self:ContrastPool, kind, idx:list[int])->list[np.ndarray]:
+    if self.cached: return [self._items[kind][i] for i in idx]
+    out = []
+    for i in idx:
+        im = self._try(self._items[kind][i])
+        while im is None:                          # drop the bad file, report it, draw another
+            del self._items[kind][i]; self._report()
+            if not self._items[kind]: raise ValueError(f"ContrastPool: no readable {kind} images left ({len(self.skipped)} skipped)")
+            i = int(torch.randint(len(self._items[kind]), ()))
             im = self._try(self._items[kind][i])
-            while im is None:                          # drop the bad file, report it, draw another
-                del self._items[kind][i]; self._report()
-                if not self._items[kind]: raise ValueError(f"ContrastPool: no readable {kind} images left ({len(self.skipped)} skipped)")
-                i = int(torch.randint(len(self._items[kind]), ()))
-                im = self._try(self._items[kind][i])
-            out.append(im)
-        return out
+        out.append(im)
+    return out
 
-    def _stack(self, imgs)->Tensor:
-        return torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float().div_(255)
+# %% ../nbs/06_data.ipynb #9c5205c7
+def _stack(imgs)->Tensor: return torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float().div_(255)
 
-    def draw(self, n:int, # how many positives (and negatives per kind)
-             generator:torch.Generator|None=None, # random source; None: torch's global generator
-             per_kind:bool=True, # n negatives of each kind (else n from all kinds together)
-            )->dict:
-        "Random positives (n,3,S,S) and negatives (n*k or n,3,S,S) in [0,1], with the kind of each negative."
-        if n < 1: raise ValueError(f"draw: n must be at least 1, got {n}")
-        g = generator if generator is not None else torch.default_generator
-        ip = _pick(n, len(self._items["positives"]), g)
-        pos = self._get("positives", ip)
-        if per_kind:
-            sel = []
-            for k in self.kinds: sel += [(k, i) for i in _pick(n, len(self._items[k]), g)]
-        else:
-            flat = [(k, i) for k in self.kinds for i in range(len(self._items[k]))]
-            sel = [flat[j] for j in _pick(n, len(flat), g)]
-        negs = [self._get(k, [i])[0] for k, i in sel]; kinds = [k for k, _ in sel]
-        # keys name each drawn image, so the objective can cache its Gram matrices (`SCLLELoss(pos_keys=, neg_keys=)`)
-        return {"positives": self._stack(pos), "negatives": self._stack(negs), "neg_kinds": kinds, "kinds": self.kinds,
-                "pos_keys": [("positives", i) for i in ip], "neg_keys": sel}
+@patch
+def draw(self:ContrastPool, n:int, # how many positives (and negatives per kind)
+         generator:torch.Generator|None=None, # random source; None: torch's global generator
+         per_kind:bool=True, # n negatives of each kind (else n from all kinds together)
+        )->dict:
+    "Random positives (n,3,S,S) and negatives (n*k or n,3,S,S) in [0,1], with the kind of each negative."
+    if n < 1: raise ValueError(f"draw: n must be at least 1, got {n}")
+    g = generator if generator is not None else torch.default_generator
+    ip = _pick(n, len(self._items["positives"]), g)
+    pos = self._get("positives", ip)
+    if per_kind:
+        sel = []
+        for k in self.kinds: sel += [(k, i) for i in _pick(n, len(self._items[k]), g)]
+    else:
+        flat = [(k, i) for k in self.kinds for i in range(len(self._items[k]))]
+        sel = [flat[j] for j in _pick(n, len(flat), g)]
+    negs = [self._get(k, [i])[0] for k, i in sel]
+    return {"positives": _stack(pos), "negatives": _stack(negs), "neg_kinds": [k for k, _ in sel], "kinds": self.kinds,
+            "pos_keys": [("positives", i) for i in ip], "neg_keys": sel}
 
-    @classmethod
-    def from_root(cls, root:str|Path, # a SICE-derived root (normal/ under/ over/) or the authors' (Contrast/GT + Contrast/low)
-                  size:int=384, # training size
-                  neg_kinds:str="both", # "both", "under" or "over"
-                  **kwargs, # passed to `ContrastPool`
-                 )->ContrastPool:
-        "A pool from a folder in one of the two supported layouts."
-        root, want = Path(root), _kinds(neg_kinds)
-        if not root.is_dir(): raise ValueError(f"{root}: contrast folder not found")
-        if (root/"normal").is_dir():
-            pos, negs = root/"normal", {k: root/k for k in ("under", "over") if (root/k).is_dir()}
-        elif (root/"Contrast"/"GT").is_dir() or (root/"GT").is_dir():
-            base = root/"Contrast" if (root/"Contrast"/"GT").is_dir() else root
-            pos, negs = base/"GT", {"under": base/"low"} if (base/"low").is_dir() else {}
-        else: raise ValueError(f"{root}: not a contrast root: expected normal/ with under/ and/or over/ (SICE-derived), or Contrast/GT + Contrast/low (the authors' layout)")
-        have = [k for k in want if k in negs]
-        if not have: raise ValueError(f"{root}: no negatives of kind {' or '.join(want)} (found folders for: {', '.join(negs) or 'none'})")
-        pool = cls(pos, {k: negs[k] for k in have}, size, **kwargs)   # errors about the files come first
-        if len(have) < len(want):
-            warnings.warn(f"{root}: no {'/'.join(k for k in want if k not in have)} negatives; using {'/'.join(have)} only", stacklevel=2)
-        return pool
+# %% ../nbs/06_data.ipynb #2fe6171d
+@patch(cls_method=True)
+def from_root(cls:ContrastPool, root:str|Path, # a SICE-derived root (normal/ under/ over/) or the authors' (Contrast/GT + Contrast/low)
+              size:int=384, # training size
+              neg_kinds:str="both", # "both", "under" or "over"
+              **kwargs, # passed to `ContrastPool`
+             )->ContrastPool:
+    "A pool from a folder in one of the two supported layouts."
+    root, want = Path(root), _kinds(neg_kinds)
+    if not root.is_dir(): raise ValueError(f"{root}: contrast folder not found")
+    if (root/"normal").is_dir():
+        pos, negs = root/"normal", {k: root/k for k in ("under", "over") if (root/k).is_dir()}
+    elif (root/"Contrast"/"GT").is_dir() or (root/"GT").is_dir():
+        base = root/"Contrast" if (root/"Contrast"/"GT").is_dir() else root
+        pos, negs = base/"GT", {"under": base/"low"} if (base/"low").is_dir() else {}
+    else: raise ValueError(f"{root}: not a contrast root: expected normal/ with under/ and/or over/ (SICE-derived), or Contrast/GT + Contrast/low (the authors' layout)")
+    have = [k for k in want if k in negs]
+    if not have: raise ValueError(f"{root}: no negatives of kind {' or '.join(want)} (found folders for: {', '.join(negs) or 'none'})")
+    pool = cls(pos, {k: negs[k] for k in have}, size, **kwargs)   # errors about the files come first
+    if len(have) < len(want):
+        warnings.warn(f"{root}: no {'/'.join(k for k in want if k not in have)} negatives; using {'/'.join(have)} only", stacklevel=2)
+    return pool
 
 # %% ../nbs/06_data.ipynb #6c7d4a3e
 def fit_short_side(img:np.ndarray, # (H,W,3) uint8
@@ -221,20 +231,6 @@ def darken(img:np.ndarray, # (H,W,3) uint8
     return expose(t, rng.uniform(lo, hi) if hi > lo else lo, noise=noise, generator=g)
 
 # %% ../nbs/06_data.ipynb #1a5cb15d
-def _scan(files:list[Path])->tuple[list[Path], list[tuple[int, int]], list[tuple[str, str]]]:
-    "Files whose header can be read, their (H, W), and the skipped ones with the reason."
-    ok, sizes, skipped = [], [], []
-    for p in files:
-        try:
-            with Image.open(p) as im: sizes.append(im.size[::-1]); ok.append(p)
-        except Exception as e: skipped.append((str(p), f"{p}: not a readable image ({type(e).__name__})"))
-    return ok, sizes, skipped
-
-def _warn_skipped(name, skipped, total):
-    if skipped:
-        ex = "; ".join(r for _, r in skipped[:3])
-        warnings.warn(f"{name}: skipped {len(skipped)} of {total} file(s): {ex}", stacklevel=3)
-
 class CropDataset(Dataset):
     "Base of the input data sets: item -> dict(low, labels[, normal]) of a random crop, darkened when `dark_ev` is set."
     def __init__(self, crop:int=384, # side of the square crops
@@ -263,6 +259,21 @@ class CropDataset(Dataset):
         if self.dark_ev is not None: out["normal"] = normal
         return out
 
+# %% ../nbs/06_data.ipynb #7fb15971
+def _scan(files:list[Path])->tuple[list[Path], list[tuple[int, int]], list[tuple[str, str]]]:
+    "Files whose header can be read, their (H, W), and the skipped ones with the reason."
+    ok, sizes, skipped = [], [], []
+    for p in files:
+        try:
+            with Image.open(p) as im: sizes.append(im.size[::-1]); ok.append(p)
+        except Exception as e: skipped.append((str(p), f"{p}: not a readable image ({type(e).__name__})"))
+    return ok, sizes, skipped
+
+def _warn_skipped(name, skipped, total):
+    if skipped:
+        ex = "; ".join(r for _, r in skipped[:3])
+        warnings.warn(f"{name}: skipped {len(skipped)} of {total} file(s): {ex}", stacklevel=3)
+
 class _Files:
     "Decode-once cache of image files that fit a memory budget."
     def __init__(self, files, sizes, cache, cache_mb, read, threads=4):
@@ -273,7 +284,7 @@ class _Files:
             with ThreadPoolExecutor(threads) as ex: self.imgs = list(ex.map(read, files))
     def __call__(self, i): return self.imgs[i] if self.cached else self.read(self.files[i])
 
-# %% ../nbs/06_data.ipynb #7fb15971
+# %% ../nbs/06_data.ipynb #8e7b3f7a
 class ImageFolderDataset(CropDataset):
     "Unlabelled images from a folder (recursively): low-light photos, or normal ones with `dark_ev`; labels are all 255."
     def __init__(self, root:str|Path, # folder of images
@@ -290,6 +301,16 @@ class ImageFolderDataset(CropDataset):
         self.files, self._img = ok, _Files(ok, sizes, cache, cache_mb, read_rgb8)
     def __len__(self): return len(self.files)
     def load(self, i): return self._img(i), None
+
+# %% ../nbs/06_data.ipynb #364b7c7d
+def read_label_ids(path:Path, # a `*_gtFine_labelIds.png`
+                  )->np.ndarray:
+    "Train ids (H,W) uint8 of a Cityscapes label-id image."
+    try:
+        with Image.open(path) as im: a = np.asarray(im)
+    except Exception as e: raise ImageError(f"{path}: not a readable label image ({type(e).__name__})") from None
+    if a.ndim != 2: raise ImageError(f"{path}: label ids must be a single-channel image, got shape {a.shape}")
+    return label_to_train(a)
 
 class CityscapesDataset(CropDataset):
     "Cityscapes images with their train ids: `leftImg8bit/{split}/{city}/*_leftImg8bit.png` + `gtFine/.../*_gtFine_labelIds.png`."
@@ -315,249 +336,12 @@ class CityscapesDataset(CropDataset):
         self._img = _Files(ok, sizes, cache, cache_mb, read_rgb8)
         self._lab = _Files(self.label_files, [(h, w // 3) for h, w in sizes], cache, cache_mb, self.read_labels)
     def __len__(self): return len(self.files)
-
-    @staticmethod
-    def read_labels(path:Path)->np.ndarray:
-        "Train ids (H,W) uint8 of a `*_gtFine_labelIds.png`."
-        try:
-            with Image.open(path) as im: a = np.asarray(im)
-        except Exception as e: raise ImageError(f"{path}: not a readable label image ({type(e).__name__})") from None
-        if a.ndim != 2: raise ImageError(f"{path}: label ids must be a single-channel image, got shape {a.shape}")
-        return label_to_train(a)
+    read_labels = staticmethod(read_label_ids)
 
     def load(self, i):
         img, lab = self._img(i), self._lab(i)
         if img.shape[:2] != lab.shape: raise ImageError(f"{self.files[i]}: image {img.shape[:2]} and labels {lab.shape} differ in size")
         return img, lab
-
-# %% ../nbs/06_data.ipynb #2314533a
-def _vnoise(tab, u, v):
-    "Smooth value noise of the lattice `tab` at continuous coordinates (u, v)."
-    M = tab.shape[0] - 1                           # the lattice side is a power of 2
-    u, v = np.asarray(u, np.float32), np.asarray(v, np.float32)
-    fu, fv = np.floor(u), np.floor(v)
-    iu, iv = fu.astype(np.int32) & M, fv.astype(np.int32) & M
-    fu, fv = u - fu, v - fv
-    fu, fv = fu*fu*(3 - 2*fu), fv*fv*(3 - 2*fv)
-    iu1, iv1 = (iu + 1) & M, (iv + 1) & M
-    a, b, c, d = tab[iu, iv], tab[iu1, iv], tab[iu, iv1], tab[iu1, iv1]
-    return (a + (b - a)*fu) + ((c + (d - c)*fu) - (a + (b - a)*fu))*fv
-
-def _fbm(tab, u, v, octaves=3):
-    "Fractal noise in [0,1]: `octaves` octaves of value noise."
-    out, amp, tot = 0., 1., 0.
-    for k in range(octaves):
-        out = out + amp*_vnoise(tab, u*2**k + 17*k, v*2**k + 31*k); tot += amp; amp /= 2
-    return out / tot
-
-# train ids (Cityscapes)
-# train ids of the classes drawn
-ROAD, SIDEWALK, BUILDING, WALL, FENCE, POLE, LIGHT, SIGN, VEG, TERRAIN, SKY, PERSON, CAR = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13
-
-class _Canvas:
-    "Albedo, emission, labels, depth and 3D position buffers of one scene, with a billboard painter."
-    def __init__(s, H, W, hy, vx, f, cam_h, tab):
-        s.H, s.W, s.hy, s.vx, s.f, s.cam_h, s.tab = H, W, hy, vx, f, cam_h, tab
-        s.alb = np.zeros((H, W, 3), np.float32); s.emi = np.zeros((H, W, 3), np.float32)
-        s.lab = np.full((H, W), SKY, np.uint8); s.z = np.full((H, W), np.inf, np.float32)
-        s.P = np.zeros((H, W, 3), np.float32); s.vert = np.zeros((H, W), bool)
-    def part(s, X, z, x0, x1, y0, y1, color, label, ellipse=False, tex=0.15, emit=None, rough=0.):
-        "Paint a rectangle (or ellipse) spanning [x0,x1]x[y0,y1] metres, facing the camera, standing at (X, z)."
-        sc = s.f/z; cx = s.vx + X*sc; gy = s.hy + s.cam_h*sc
-        c0, c1 = max(int(np.floor(cx + x0*sc)), 0), min(int(np.ceil(cx + x1*sc)), s.W)
-        r0, r1 = max(int(np.floor(gy - y1*sc)), 0), min(int(np.ceil(gy - y0*sc)), s.H)
-        if c0 >= c1 or r0 >= r1: return
-        yy, xx = np.mgrid[r0:r1, c0:c1].astype(np.float32) + 0.5
-        Xw, Yw = (xx - cx)/sc, (gy - yy)/sc           # metres, relative to the object's foot
-        if ellipse:
-            ex, ey, rx, ry = (x0 + x1)/2, (y0 + y1)/2, (x1 - x0)/2, (y1 - y0)/2
-            d = ((Xw - ex)/rx)**2 + ((Yw - ey)/ry)**2
-            m = d < 1 - rough*_fbm(s.tab, Xw*2 + X, Yw*2 + z, 2)
-        else: m = (Xw >= x0) & (Xw < x1) & (Yw >= y0) & (Yw < y1)
-        m &= s.z[r0:r1, c0:c1] > z - 1e-3            # depth test; parts of one object share z
-        if not m.any(): return
-        t = 1 + tex*(2*_fbm(s.tab, Xw*6 + 3*X, Yw*6 + z, 2) - 1)
-        sl = (slice(r0, r1), slice(c0, c1))
-        s.alb[sl][m] = (np.asarray(color, np.float32)*t[..., None])[m]
-        s.emi[sl][m] = 0 if emit is None else np.asarray(emit, np.float32)
-        s.lab[sl][m] = label; s.z[sl][m] = z; s.vert[sl][m] = True
-        s.P[sl][m] = np.stack([X + Xw, Yw, np.full_like(Xw, z)], -1)[m]
-
-def street_scene(seed:int, # the scene: the same seed draws the same scene
-                 size:int|tuple[int, int]=(384, 768), # (H, W), or H for a 1:2 frame like Cityscapes
-                )->tuple[np.ndarray, np.ndarray]:
-    "A procedural street scene (H,W,3) uint8 and its exact Cityscapes train-id labels (H,W) uint8."
-    H, W = (size, 2*size) if isinstance(size, int) else tuple(size)
-    if H < 16 or W < 16: raise ValueError(f"street_scene: size must be at least 16x16, got {H}x{W}")
-    rng = np.random.default_rng(seed)
-    U = rng.uniform
-    tab = rng.random((64, 64)).astype(np.float32)
-    hy, vx, f, cam_h = H*U(0.36, 0.5), W*U(0.4, 0.6), W*U(0.45, 0.7), U(1.3, 1.8)
-    cv = _Canvas(H, W, hy, vx, f, cam_h, tab)
-    Xc, rw, sw = U(-1.5, 1.5), U(3.5, 6.5), U(2., 4.)
-    tl, tr = (U(1, 4) if rng.random() < 0.4 else 0. for _ in range(2))
-    XL, XR = Xc - rw - sw - tl, Xc + rw + sw + tr
-    z_end, H_end = U(80, 160), U(15, 40)
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32) + 0.5
-    zb = np.full((H, W), np.inf, np.float32); kind = np.zeros((H, W), np.int8)  # 0 sky 1 ground 2 left 3 right 4 end
-    # ground plane
-    with np.errstate(divide="ignore", invalid="ignore"):
-        zg = np.where(yy > hy, f*cam_h/(yy - hy), np.inf)
-        ok = zg < z_end
-        zb[ok], kind[ok] = zg[ok], 1
-        # side facades: planes X = XL (left) and X = XR (right), split along z into segments
-        segs = {}
-        for side, Xs in ((2, XL), (3, XR)):
-            bounds, kinds, hs, cols = [0.], [], [], []
-            while bounds[-1] < z_end:
-                t = rng.choice(4, p=[0.7, 0.15, 0.08, 0.07])
-                bounds.append(bounds[-1] + (U(8, 30) if t != 1 else U(6, 20)))
-                kinds.append(t); hs.append([U(8, 28), U(3, 9), U(1.2, 3), U(1, 2)][t])
-                cols.append([rng.uniform(0.25, 0.7, 3)*np.array([1, 0.9, 0.8]), np.array([0.1, 0.25, 0.06])*U(0.7, 1.3),
-                             np.full(3, U(0.35, 0.55)), np.array([0.35, 0.3, 0.25])*U(0.7, 1.2)][t])
-            segs[side] = (np.array(bounds), kinds, np.array(hs), cols)
-            zf = f*Xs/(xx - vx)
-            Yf = cam_h + (hy - yy)*zf/f
-            si = np.clip(np.searchsorted(segs[side][0], zf) - 1, 0, len(kinds) - 1)
-            hz = segs[side][2][si]
-            veg = np.array(kinds)[si] == 1
-            nv = veg & (zf > 0) & (zf < z_end)
-            hz[nv] += 2.5*(_fbm(tab, zf[nv]*0.5, np.zeros(nv.sum(), np.float32), 2) - 0.5)
-            ok = (zf > 0) & (zf < z_end) & (Yf >= 0) & (Yf < hz) & (zf < zb)
-            zb[ok], kind[ok] = zf[ok], side
-        # the building closing the street
-        Xe = (xx - vx)*z_end/f; Ye = cam_h + (hy - yy)*z_end/f
-        ok = (Ye >= 0) & (Ye < H_end) & (z_end < zb)
-        zb[ok], kind[ok] = z_end, 4
-    zb = np.where(kind == 0, np.float32(1e4), zb)     # the sky: far away
-    X = np.where(kind == 1, (xx - vx)*zb/f, np.where(kind == 2, XL, np.where(kind == 3, XR, Xe)))
-    Y = np.where(kind == 1, 0, cam_h + (hy - yy)*zb/f)
-    Z = zb
-    alb, lab, emi = cv.alb, cv.lab, cv.emi
-    def surf(m, label):
-        "Mask `m`, set its label, return its world coordinates (textures are computed on these pixels only)."
-        lab[m] = label
-        return X[m], Y[m], Z[m]
-    # ground: road, sidewalk, terrain
-    g = kind == 1
-    dX = np.abs(X - Xc)
-    m = g & (dX < rw); x_, y_, z_ = surf(m, ROAD); d_ = np.abs(x_ - Xc)
-    col = np.array([0.09, 0.09, 0.1], np.float32)*U(0.8, 1.3)*(0.7 + 0.6*_fbm(tab, x_*3, z_*3))[:, None]
-    marks = ((d_ < 0.08) & ((z_ % 9) < 4)) | (np.abs(d_ - (rw - 0.3)) < 0.07)
-    col[marks] = 0.6
-    alb[m] = col
-    m = g & (dX >= rw) & (dX < rw + sw); x_, y_, z_ = surf(m, SIDEWALK); d_ = np.abs(x_ - Xc)
-    tile = (((x_ + 50) % 0.8) < 0.04) | ((z_ % 0.8) < 0.04)
-    col = np.array([0.3, 0.28, 0.26], np.float32)*U(0.8, 1.3)*((0.8 + 0.4*_fbm(tab, x_*3, z_*3))*np.where(tile, 0.7, 1))[:, None]
-    col[np.abs(d_ - rw) < 0.15] = 0.45                 # the kerb
-    alb[m] = col
-    m = g & (dX >= rw + sw); x_, y_, z_ = surf(m, TERRAIN)
-    alb[m] = np.array([0.12, 0.18, 0.04], np.float32)*(0.6 + 0.8*_fbm(tab, x_*8, z_*8))[:, None]
-    # facades
-    for side in (2, 3):
-        b, kinds, hs, cols = segs[side]
-        si_all = np.clip(np.searchsorted(b, Z) - 1, 0, len(kinds) - 1)
-        ks = np.array(kinds)[si_all]
-        fh, ws = U(3.0, 3.6), U(2.2, 3.5)
-        for k, label in enumerate((BUILDING, VEG, WALL, FENCE)):
-            m = (kind == side) & (ks == k)
-            if not m.any(): continue
-            x_, y_, z_ = surf(m, label); si = si_all[m]; col = np.stack(cols)[si].astype(np.float32)
-            if k == 0:
-                fy, fz = y_/fh, (z_ - b[si])/ws
-                win = ((fy % 1) > 0.3) & ((fy % 1) < 0.8) & ((fz % 1) > 0.2) & ((fz % 1) < 0.75) & (y_ > fh) & (y_ < hs[si] - 1)
-                lit = win & (_vnoise(tab, np.floor(fy)*7.3 + si*3.1, np.floor(fz)*5.7 + side) > 0.72)
-                col = col*(0.75 + 0.5*_fbm(tab, z_*4 + 7*side, y_*4))[:, None]
-                col[win] = (0.04, 0.05, 0.07)
-                e = np.zeros_like(col); e[lit] = np.array([1.0, 0.75, 0.4])*U(0.3, 0.8); emi[m] = e
-            elif k == 1: col = col*(0.4 + 1.2*_fbm(tab, z_*5, y_*5))[:, None]
-            elif k == 2: col = col*(0.8 + 0.4*_fbm(tab, z_*4, y_*4))[:, None]
-            else: col = col*np.where(((z_ % 0.25) < 0.08) | (np.abs(y_ - hs[si] + 0.1) < 0.06), 1.3, 0.5)[:, None]
-            alb[m] = col
-    m = kind == 4; x_, y_, z_ = surf(m, BUILDING)
-    win = ((y_ % 3.2) > 1) & ((y_ % 3.2) < 2.4) & (((x_ + 100) % 2.5) > 0.6) & (((x_ + 100) % 2.5) < 1.8) & (y_ > 3)
-    col = rng.uniform(0.3, 0.6, 3).astype(np.float32)*(0.75 + 0.5*_fbm(tab, x_*4, y_*4))[:, None]
-    col[win] = 0.05; alb[m] = col
-    # sky: a gradient with clouds; it is its own light
-    m = kind == 0; lab[m] = SKY
-    t = np.clip(yy[m]/max(hy, 1), 0, 1)[:, None]
-    sky = np.array([0.25, 0.4, 0.75])*(1 - t) + np.array([0.7, 0.75, 0.8])*t
-    alb[m] = (sky + 0.25*np.clip(_fbm(tab, xx[m]/60, yy[m]/25) - 0.45, 0, 1)[:, None])*U(0.8, 1.2)
-    cv.z[:] = zb; cv.P[:] = np.stack([X, Y, Z], -1); cv.vert[:] = kind >= 2
-    # objects: (z, painter)
-    objs, lamps = [], []
-    side_X = lambda s, off: (Xc - rw - off) if s < 0 else (Xc + rw + off)
-    for s in (-1, 1):                                  # street lamps along both kerbs
-        zl = U(4, 15)
-        while zl < min(z_end, 90):
-            Xl, hl = side_X(s, 0.4), U(5.5, 8)
-            lamps.append((Xl - s*1.2, hl, zl, U(30, 60)))
-            def lamp(Xl=Xl, hl=hl, zl=zl, s=s):
-                cv.part(Xl, zl, -0.09, 0.09, 0, hl, (0.2, 0.2, 0.22), POLE)
-                a0, a1 = (0, 1.4) if s < 0 else (-1.4, 0)
-                cv.part(Xl, zl, a0, a1, hl - 0.12, hl, (0.2, 0.2, 0.22), POLE)
-                hx = 1.2 if s < 0 else -1.2
-                cv.part(Xl, zl, hx - 0.3, hx + 0.3, hl - 0.3, hl - 0.1, (0.9, 0.85, 0.7), POLE, emit=(4, 3.2, 2))
-            objs.append((zl, lamp)); zl += U(18, 35)
-    for _ in range(rng.integers(1, 4)):                 # signs on short poles
-        s, zp = rng.choice([-1, 1]), U(6, 60); Xp = side_X(s, 0.3); hp = U(2.3, 3.2)
-        shape, col = rng.integers(2), [(0.6, 0.05, 0.05), (0.05, 0.15, 0.6), (0.7, 0.6, 0.05)][rng.integers(3)]
-        def sign(Xp=Xp, zp=zp, hp=hp, shape=shape, col=col):
-            cv.part(Xp, zp, -0.05, 0.05, 0, hp, (0.3, 0.3, 0.3), POLE)
-            cv.part(Xp, zp, -0.35, 0.35, hp - 0.1, hp + 0.6, col, SIGN, ellipse=bool(shape))
-        objs.append((zp, sign))
-    for _ in range(rng.integers(0, 3)):                 # traffic lights
-        s, zp = rng.choice([-1, 1]), U(10, 60); Xp = side_X(s, 0.5); hp = U(3, 4)
-        on = rng.integers(3)
-        def tlight(Xp=Xp, zp=zp, hp=hp, on=on):
-            cv.part(Xp, zp, -0.08, 0.08, 0, hp, (0.25, 0.25, 0.25), POLE)
-            cv.part(Xp, zp, -0.2, 0.2, hp, hp + 0.9, (0.05, 0.05, 0.05), LIGHT)
-            c = [(3, 0.2, 0.1), (3, 2, 0.1), (0.2, 3, 0.6)][on]
-            cv.part(Xp, zp, -0.1, 0.1, hp + 0.65 - 0.28*on, hp + 0.83 - 0.28*on, (0.6, 0.6, 0.6), LIGHT, ellipse=True, emit=c)
-        objs.append((zp, tlight))
-    for _ in range(rng.integers(1, 7)):                 # trees near the facades
-        s, zt = rng.choice([-1, 1]), U(5, 70); Xt = side_X(s, sw - 0.8); r = U(1.2, 2.6); ht = U(2.2, 3.5)
-        def tree(Xt=Xt, zt=zt, r=r, ht=ht):
-            cv.part(Xt, zt, -0.14, 0.14, 0, ht + r, (0.12, 0.08, 0.05), VEG)
-            cv.part(Xt, zt, -r, r, ht, ht + 2*r*U(0.9, 1.2), np.array([0.08, 0.2, 0.05])*U(0.7, 1.3), VEG, ellipse=True, tex=0.5, rough=0.5)
-        objs.append((zt, tree))
-    for _ in range(rng.integers(2, 8)):                 # cars: in the lanes or parked at the kerb
-        parked = rng.random() < 0.4
-        Xk = (Xc + rng.choice([-1, 1])*(rw - 1.2)) if parked else (Xc + U(-rw + 1.2, rw - 1.2))
-        zk = U(5, 70); col = rng.uniform(0.03, 0.6, 3); wdt = U(1.7, 2.0); hgt = U(1.4, 1.8)
-        def car(Xk=Xk, zk=zk, col=col, w=wdt/2, h=hgt):
-            cv.part(Xk, zk, -w + 0.15, -w + 0.5, 0, 0.45, (0.03, 0.03, 0.03), CAR)
-            cv.part(Xk, zk, w - 0.5, w - 0.15, 0, 0.45, (0.03, 0.03, 0.03), CAR)
-            cv.part(Xk, zk, -w, w, 0.25, 0.95, col, CAR)
-            cv.part(Xk, zk, -w + 0.2, w - 0.2, 0.95, h, col*0.9, CAR)
-            cv.part(Xk, zk, -w + 0.3, w - 0.3, 1.0, h - 0.08, (0.05, 0.06, 0.08), CAR, tex=0.3)
-            cv.part(Xk, zk, -w + 0.05, -w + 0.35, 0.7, 0.85, (0.5, 0.05, 0.05), CAR, emit=(1.5, 0.1, 0.05))
-            cv.part(Xk, zk, w - 0.35, w - 0.05, 0.7, 0.85, (0.5, 0.05, 0.05), CAR, emit=(1.5, 0.1, 0.05))
-        objs.append((zk, car))
-    for _ in range(rng.integers(1, 7)):                 # pedestrians on the sidewalks
-        s, zq = rng.choice([-1, 1]), U(4, 50); Xq = side_X(s, U(0.6, sw - 0.4)); hq = U(1.55, 1.9)
-        top, leg = rng.uniform(0.05, 0.6, 3), rng.uniform(0.03, 0.3, 3)
-        def person(Xq=Xq, zq=zq, h=hq, top=top, leg=leg):
-            cv.part(Xq, zq, -0.17, -0.02, 0, 0.47*h, leg, PERSON)
-            cv.part(Xq, zq, 0.02, 0.17, 0, 0.47*h, leg, PERSON)
-            cv.part(Xq, zq, -0.22, 0.22, 0.45*h, 0.84*h, top, PERSON)
-            cv.part(Xq, zq, -0.1, 0.1, 0.83*h, h, (0.55, 0.4, 0.3), PERSON, ellipse=True)
-        objs.append((zq, person))
-    for _, paint in sorted(objs, key=lambda o: -o[0]): paint()
-    # light: ambient + street lamps (inverse square, cosine for the ground) + emission
-    P, vert = cv.P, cv.vert
-    E = np.full((H, W), U(0.12, 0.25), np.float32)
-    for Xl, hl, zl, I in lamps:
-        d2 = (P[..., 0] - Xl)**2 + (P[..., 1] - hl)**2 + (P[..., 2] - zl)**2 + 0.5
-        down = np.clip(hl - P[..., 1], 0, None)/np.sqrt(d2)   # lamps shine downwards: a cone, cos^4
-        down2 = down*down
-        E += I*down2*down2*np.where(vert, 0.5, down)/d2
-    lin = alb*E[..., None] + emi
-    sky = lab == SKY
-    lin *= U(0.3, 0.45)/max(np.quantile(lin[~sky][::7], 0.9), 1e-3)   # expose the scene like a camera would
-    lin[sky] = alb[sky]
-    img = linear_to_srgb(torch.from_numpy(np.clip(lin, 0, 1))).numpy()
-    return (img*255).round().astype(np.uint8), lab.copy()
 
 # %% ../nbs/06_data.ipynb #8e5ed1ae
 EMBEDDED_PHOTOS = ("astronaut", "rocket", "motorcycle_left", "motorcycle_right") # scikit-image photos used as positives
@@ -579,6 +363,7 @@ def held_out_photos()->list[tuple[str, np.ndarray]]:
     "The bundled photographs that no built-in training data uses: (name, (H,W,3) uint8) pairs."
     return [(k, skimage_photo(k)) for k in HELD_OUT]
 
+# %% ../nbs/06_data.ipynb #9ccfb056
 def embedded_pool(size:int=384, # training size
                   neg_kinds:str="both", # "both", "under" or "over"
                   seed:int=0, # seed of the sensor noise
@@ -657,11 +442,6 @@ class DataConfig:
     n_scenes:int = 16 # embedded street scenes
     scene_size:tuple = (384, 768) # (H, W) of the embedded street scenes
 
-def _worker_init(worker_id:int):
-    "Seed numpy and random in each worker from torch's per-worker seed (our own randomness comes from item seeds)."
-    s = torch.initial_seed() % 2**32
-    np.random.seed(s); random.seed(s)
-
 def make_dataset(cfg:DataConfig)->CropDataset:
     "The training-input data set that `cfg.data` names."
     kw = dict(flip=cfg.flip, noise=cfg.noise, seed=cfg.seed)
@@ -679,6 +459,12 @@ def make_pool(cfg:DataConfig)->ContrastPool:
     "The contrast pool that `cfg.contrast` names."
     if cfg.contrast == "embedded": return embedded_pool(cfg.crop, cfg.neg_kinds, cfg.seed)
     return ContrastPool.from_root(cfg.contrast, cfg.crop, cfg.neg_kinds, cache=cfg.cache_images, cache_mb=cfg.cache_mb)
+
+# %% ../nbs/06_data.ipynb #0ae77b12
+def _worker_init(worker_id:int):
+    "Seed numpy and random in each worker from torch's per-worker seed (our own randomness comes from item seeds)."
+    s = torch.initial_seed() % 2**32
+    np.random.seed(s); random.seed(s)
 
 def get_dataloaders(cfg:DataConfig|None=None, # the configuration (default: the embedded data)
                     *, rank:int=0, # this process's rank (DDP)

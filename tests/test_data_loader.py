@@ -64,3 +64,19 @@ def test_embedded_deterministic():
     assert torch.equal(d1["negatives"], d2["negatives"])
     s = EmbeddedStreets(2, (48, 96), crop=32, seed=5)
     assert torch.equal(s[(1, 9)]["low"], EmbeddedStreets(2, (48, 96), crop=32, seed=5)[(1, 9)]["low"])
+
+def test_held_out_photos_are_never_training_data():
+    from sclle_nb.data import HELD_OUT, EMBEDDED_PHOTOS, held_out_photos
+    assert HELD_OUT and not set(HELD_OUT) & set(EMBEDDED_PHOTOS)
+    got = held_out_photos()
+    assert [n for n, _ in got] == list(HELD_OUT)
+    assert all(a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3 for _, a in got)
+
+def test_street_scenes_are_pinned():
+    "The same seed draws the same scene as when the embedded data set was made (checksums of image and labels)."
+    import hashlib
+    from sclle_nb.street import street_scene as street
+    assert street is street_scene
+    for (seed, size), h in {(11, (48, 96)): "7e361b7b9676c1b5", (0, 64): "da649c53ede100b2"}.items():
+        im, lb = street(seed, size)
+        assert hashlib.sha256(im.tobytes() + lb.tobytes()).hexdigest()[:16] == h
