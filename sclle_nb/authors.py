@@ -123,9 +123,10 @@ def gram_triplet(gy:Mapping[str, Tensor], # Gram matrices of Y, layer -> (B,C,C)
                  gn:Mapping[str, Tensor], # of the negatives (paired with Y)
                  margin:float=0.04, # the authors' margin
                  gy_neg:Mapping[str, Tensor]|None=None, # Y's Gram matrices from a second VGG pass, as their loop has (default: gy)
+                 layers:Sequence[str]=GRAM_LAYERS, # the layers summed
                 )->Tensor:
     "The authors' `cont2` (unweighted): a triplet on the summed squared Gram differences."
-    return torch.clamp(gram_sse(gy, gp) - gram_sse(gy if gy_neg is None else gy_neg, gn) + margin, min=0)
+    return torch.clamp(gram_sse(gy, gp, layers) - gram_sse(gy if gy_neg is None else gy_neg, gn, layers) + margin, min=0)
 
 # %% ../nbs/13a_authors.ipynb #45b14918
 def seg_term(seg_net:nn.Module, # frozen segmentation network (logits at the input size, or `seg_logits` resizes them)

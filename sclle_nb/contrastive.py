@@ -13,8 +13,7 @@ from torch import Tensor
 from .vgg import VGGFeatures, gram_matrix, gram_dict, LAYERS
 
 # %% auto #0
-__all__ = ['OFFICIAL_LAYERS', 'set_distance', 'grams_of', 'select_negatives', 'contrastive_loss', 'OfficialCont', 'grey_l1',
-           'gram_sse', 'official_contrastive']
+__all__ = ['set_distance', 'grams_of', 'negative_sets', 'contrastive_loss']
 
 # %% ../nbs/09_contrastive.ipynb #be8d2fa1
 def set_distance(gy:Tensor, # Gram matrices of the enhanced images (B,C,C)
@@ -55,17 +54,18 @@ def grams_of(x:Tensor|Mapping, # images (B,3,H,W) in [0,1], or already a dict la
     with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
         return gram_dict(vgg(x), layers)
 
-def select_negatives(neg:Tensor|Mapping, # images, Gram dict, or a dict kind -> images / Gram dict
-                     neg_kinds:str|Sequence[str]|None=None, # kinds to use: "under", "over", "both"/None (all), or a list
-                     vgg:VGGFeatures|None=None, layers:Sequence[str]|None=None,
-                    )->dict[str, Tensor]:
-    "Gram matrices of the chosen negatives, the kinds concatenated into one set."
-    if not (isinstance(neg, Mapping) and not _is_grams(neg)): return grams_of(neg, vgg, layers)
+def negative_sets(neg:Tensor|Mapping, # images, Gram dict, or a dict kind -> images / Gram dict
+                  neg_kinds:str|Sequence[str]|None=None, # kinds to use: "under", "over", "both"/None (all), or a list
+                  vgg:VGGFeatures|None=None, layers:Sequence[str]|None=None,
+                  per_kind:bool=False, # one set per kind (True) or the kinds concatenated into one set
+                 )->list[dict[str, Tensor]]:
+    "Gram matrices of the chosen negatives: one set, or one set per kind."
+    if not (isinstance(neg, Mapping) and not _is_grams(neg)): return [grams_of(neg, vgg, layers)]
     kinds = list(neg) if neg_kinds in (None, "both", "all") else [neg_kinds] if isinstance(neg_kinds, str) else list(neg_kinds)
     miss = [k for k in kinds if k not in neg]
-    if miss or not kinds: raise ValueError(f"select_negatives: negative kinds {miss or '(none)'} not given (have {list(neg)})")
+    if miss or not kinds: raise ValueError(f"negative_sets: negative kinds {miss or '(none)'} not given (have {list(neg)})")
     gs = [grams_of(neg[k], vgg, layers) for k in kinds]
-    return {l: torch.cat([g[l] for g in gs]) for l in gs[0]}
+    return gs if per_kind else [{l: torch.cat([g[l] for g in gs]) for l in gs[0]}]
 
 # %% ../nbs/09_contrastive.ipynb #ceb95451
 def contrastive_loss(y:Tensor|Mapping, # enhanced images (B,3,H,W) or their Gram matrices, layer -> (B,C,C)
@@ -76,54 +76,17 @@ def contrastive_loss(y:Tensor|Mapping, # enhanced images (B,3,H,W) or their Gram
                      margin:float=0.04, # triplet margin m
                      distance:str="l1", # Gram distance: "l1" (mean absolute), "mse" or "sse" (see below)
                      neg_kinds:str|Sequence[str]|None=None, # which kinds of negatives to use (default: all)
+                     per_kind:bool=False, # negatives by kind: one triplet per kind, averaged (else one pooled set)
                      reduction:str="mean", # over the batch: "mean", "sum" or "none"
                     )->Tensor:
     "Triplet loss max(d(G(Y),G(P)) - d(G(Y),G(N)) + margin, 0) over VGG Gram matrices; d(.,P) alone when `neg` is None."
     if reduction not in ("mean", "sum", "none"): raise ValueError(f"contrastive_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     gy = grams_of(y, vgg, layers, grad=True)
     layers = list(gy)
-    gp = grams_of(pos, vgg, layers)
-    dp = sum(set_distance(gy[l], gp[l].to(gy[l].dtype), distance) for l in layers)
+    d = lambda gs: sum(set_distance(gy[l], gs[l].to(gy[l].dtype), distance) for l in layers)   # (B,)
+    dp = d(grams_of(pos, vgg, layers))
     if neg is None: loss = dp   # ablation "without negatives": only the pull toward the positives
     else:
-        gn = select_negatives(neg, neg_kinds, vgg, layers)
-        dn = sum(set_distance(gy[l], gn[l].to(gy[l].dtype), distance) for l in layers)
-        loss = (dp - dn + margin).clamp_min(0)
+        sets = negative_sets(neg, neg_kinds, vgg, layers, per_kind)
+        loss = torch.stack([(dp - d(gn) + margin).clamp_min(0) for gn in sets]).mean(0)
     return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
-
-# %% ../nbs/09_contrastive.ipynb #bc87f212
-class OfficialCont(NamedTuple):
-    "The authors' two contrastive terms, weights included."
-    cont: Tensor # 10*max(L1g(Y,P) - L1g(Y,N) + 0.3, 0)
-    cont2: Tensor # 5*max(S(Y,P) - S(Y,N) + 0.04, 0)
-
-OFFICIAL_LAYERS = ("relu1_2", "relu2_2")
-
-def grey_l1(x:Tensor, y:Tensor)->Tensor:
-    "Mean absolute difference of the grey (channel-mean) images, pixel by pixel."
-    if x.shape != y.shape: raise ValueError(f"grey_l1: images must have the same shape (the authors pair them), got {tuple(x.shape)} and {tuple(y.shape)}")
-    return (x.mean(1, keepdim=True) - y.mean(1, keepdim=True)).abs().mean()
-
-def gram_sse(gx:Mapping, gy:Mapping, layers:Sequence[str]=OFFICIAL_LAYERS)->Tensor:
-    "S: the squared Gram differences summed over the batch (paired), both Gram dimensions and `layers`."
-    for l in layers:
-        if gx[l].shape != gy[l].shape: raise ValueError(f"gram_sse: {l} Gram matrices differ in shape: {tuple(gx[l].shape)} vs {tuple(gy[l].shape)}")
-    return sum((gy[l] - gx[l]).pow(2).sum() for l in layers)
-
-def official_contrastive(y:Tensor, # enhanced images (B,3,H,W)
-                         p:Tensor, # positives, same shape
-                         n:Tensor, # negatives, same shape
-                         vgg:VGGFeatures|None=None, # extractor with relu1_2, relu2_2 and normalize=False
-                         *, gy:Mapping|None=None, gp:Mapping|None=None, gn:Mapping|None=None, # precomputed Gram dicts
-                        )->OfficialCont:
-    "The authors' contrastive terms `cont` (grey L1 triplet) and `cont2` (Gram SSE triplet), weighted 10 and 5."
-    if vgg is not None and vgg.normalize:
-        raise ValueError("official_contrastive: the authors feed [0,1] images to VGG: use VGGFeatures(normalize=False)")
-    if any(g is None for g in (gy, gp, gn)) and vgg is None:
-        raise ValueError("official_contrastive: pass `vgg` or all of gy, gp, gn")
-    gy = grams_of(y if gy is None else gy, vgg, OFFICIAL_LAYERS, grad=True)
-    gp = grams_of(p if gp is None else gp, vgg, OFFICIAL_LAYERS)
-    gn = grams_of(n if gn is None else gn, vgg, OFFICIAL_LAYERS)
-    cont = 10*(grey_l1(y, p) - grey_l1(y, n) + 0.3).clamp_min(0)
-    cont2 = 5*(gram_sse(gy, gp) - gram_sse(gy, gn) + 0.04).clamp_min(0)
-    return OfficialCont(cont, cont2)

@@ -10,14 +10,17 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
+from fastcore.basics import patch
 from .zeroref import colour_loss, tv_loss
 from .vgg import VGGFeatures, LAYERS, gram_matrix
-from .contrastive import contrastive_loss, official_contrastive, OFFICIAL_LAYERS
-from .semantic import semantic_brightness_loss, official_segexp, seg_loss
-from .deeplab import freeze, fold_bn
+from .contrastive import contrastive_loss
+from .semantic import semantic_brightness_loss, seg_loss
+from .deeplab import freeze
+from . import authors
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'PAPER_WEIGHTS', 'OFFICIAL_WEIGHTS', 'PAPER_GRAM_LAYERS', 'FR_LAYER', 'gram_rms', 'SCLLELoss']
+__all__ = ['ABLATIONS', 'PAPER_WEIGHTS', 'OFFICIAL_WEIGHTS', 'PAPER_GRAM_LAYERS', 'FR_LAYER', 'gram_rms', 'check_ablations',
+           'SCLLELoss']
 
 # %% ../nbs/13_objective.ipynb #74306f9d
 def gram_rms(gp:Mapping[str, Tensor])->dict[str, Tensor]:
@@ -34,140 +37,170 @@ ABLATIONS = {
     "under": "without under-exposed negatives",
 }
 
+
+def check_ablations(ablate:str|Sequence[str]|None, # names of `ABLATIONS`: a sequence, or one string separated by commas/spaces
+                   )->tuple[str, ...]:
+    "The ablations as a tuple of valid names (order kept, duplicates dropped); a one-line ValueError otherwise."
+    if ablate is None: return ()
+    if isinstance(ablate, str): ablate = ablate.replace(",", " ").split()
+    names = tuple(dict.fromkeys(str(a).strip() for a in ablate if str(a).strip()))
+    bad = [a for a in names if a not in ABLATIONS]
+    if bad: raise ValueError(f"unknown ablation(s) {', '.join(bad)}; valid names: {', '.join(ABLATIONS)}")
+    return names
+
+# %% ../nbs/13_objective.ipynb #0ed863f4
 PAPER_WEIGHTS = dict(col=8., tv=200., cont=1., sc=1., seg=0.1, fr=1.)
-OFFICIAL_WEIGHTS = dict(tv=200., col=8., segexp=1., percept=1., cont=10., cont2=5., seg=1.)
+OFFICIAL_WEIGHTS = dict(authors.AUTHORS_WEIGHTS)
 PAPER_GRAM_LAYERS = ("relu1_2", "relu2_2", "relu3_3")
 FR_LAYER = "relu4_3"
 
-def _ablations(ablate)->frozenset:
-    if isinstance(ablate, str): ablate = [a for a in ablate.replace(",", " ").split() if a]
-    bad = [a for a in ablate if a not in ABLATIONS]
-    if bad: raise ValueError(f"SCLLELoss: unknown ablation(s) {bad}; choose from {list(ABLATIONS)}")
-    return frozenset(ablate)
+# %% ../nbs/13_objective.ipynb #aeb1db30
+def _pick_vgg(vgg, need:int)->VGGFeatures:
+    "The feature extractor: a deep enough `VGGFeatures`, one around a torchvision VGG16, random, or ImageNet's."
+    if isinstance(vgg, VGGFeatures):
+        if len(vgg.features) > need: return vgg
+        raise ValueError(f"SCLLELoss: the VGGFeatures passed stops before {FR_LAYER}; build it with layers reaching {FR_LAYER}")
+    if isinstance(vgg, str) and vgg == "random": return VGGFeatures(layers=(FR_LAYER,), weights=None)
+    return VGGFeatures(layers=(FR_LAYER,), vgg=vgg, weights="DEFAULT")
 
-# %% ../nbs/13_objective.ipynb #0ed863f4
 class SCLLELoss(nn.Module):
-    "The SCL-LLE objective, in the paper's form (`mode='paper'`) or as the authors' code computes it (`mode='official'`)."
+    "The SCL-LLE objective: the paper's losses with this package's documented choices (`mode='paper'`), or the authors' loop (`mode='official'`)."
     def __init__(self, mode:str="paper", # "paper" or "official"
                  weights:Mapping[str, float]|None=None, # override loss weights of the mode
-                 ablate:Sequence[str]|str=(), # ablations, keys of `ABLATIONS`
+                 ablate:Sequence[str]|str=(), # ablations, names of `ABLATIONS`
                  vgg:VGGFeatures|nn.Module|str|None=None, # extractor; a torchvision VGG16; "random"; None = ImageNet weights from torchvision's cache
-                 seg_net:nn.Module|None=None, # frozen segmentation network for the `seg` term (None: no `seg` term)
-                 margin:float|None=None, # triplet margin (paper: 0.1 of the relative distance; official: 0.04 fixed)
-                 layers:Sequence[str]|None=None, # Gram layers (paper: relu1_2, relu2_2, relu3_3)
-                 distance:str="l1", # Gram distance in paper mode: "l1", "mse" or "sse"
+                 seg_net:nn.Module|None=None, # segmentation network, frozen here (None: no `seg` term)
+                 margin:float|None=None, # triplet margin (paper: 0.1 of the scaled distance; official: 0.04)
+                 layers:Sequence[str]|None=None, # Gram layers (paper: relu1_2, relu2_2, relu3_3; official: relu1_2, relu2_2)
+                 distance:str="l1", # paper mode's Gram distance: "l1", "mse" or "sse"
+                 gram_scale:str|None="rms", # paper mode: divide Gram matrices by the positives' RMS entry ("rms") or not (None)
+                 per_kind:bool=True, # paper mode: one triplet per kind of negative (else one pooled set)
                  normalize:bool|None=None, # ImageNet normalisation of VGG inputs (default: paper True, official False)
                  cache:bool=True, # cache contrast images' Gram matrices by the keys passed to `forward`
                 ):
         super().__init__()
         if mode not in ("paper", "official"): raise ValueError(f"SCLLELoss: mode must be 'paper' or 'official', got {mode!r}")
-        self.mode, self.ablate, self.distance, self.cache_on = mode, _ablations(ablate), distance, cache
+        if gram_scale not in ("rms", None): raise ValueError(f"SCLLELoss: gram_scale must be 'rms' or None, got {gram_scale!r}")
+        self.mode, self.ablate, self.cache_on = mode, check_ablations(ablate), cache
+        self.distance, self.gram_scale, self.per_kind = distance, gram_scale, per_kind
         base = dict(PAPER_WEIGHTS if mode == "paper" else OFFICIAL_WEIGHTS)
         bad = [k for k in (weights or {}) if k not in base]
         if bad: raise ValueError(f"SCLLELoss: unknown weight(s) {bad} for mode {mode!r}; known: {list(base)}")
         self.weights = {**base, **(weights or {})}
         self.normalize = (mode == "paper") if normalize is None else normalize
-        self.layers = tuple(layers or (PAPER_GRAM_LAYERS if mode == "paper" else OFFICIAL_LAYERS))
+        self.layers = tuple(layers or (PAPER_GRAM_LAYERS if mode == "paper" else authors.GRAM_LAYERS))
         self.margin = (0.1 if mode == "paper" else 0.04) if margin is None else margin
-        need = max(LAYERS[l] for l in (*self.layers, FR_LAYER))
-        if isinstance(vgg, VGGFeatures) and len(vgg.features) > need: self.vgg = vgg
-        elif isinstance(vgg, VGGFeatures):   # too shallow: rebuild a deeper view on the same convolutions is impossible
-            raise ValueError(f"SCLLELoss: the VGGFeatures passed stops before {FR_LAYER}; build it with layers reaching {FR_LAYER}")
-        elif isinstance(vgg, str) and vgg == "random": self.vgg = VGGFeatures(layers=(FR_LAYER,), weights=None)
-        else: self.vgg = VGGFeatures(layers=(FR_LAYER,), vgg=vgg, weights="DEFAULT")
-        # frozen; used through a copy with BatchNorm folded and lean convolutions (same logits, less memory)
-        self.seg_net = None if seg_net is None else fold_bn(freeze(seg_net), lean=True)
+        self.vgg = _pick_vgg(vgg, max(LAYERS[l] for l in (*self.layers, FR_LAYER)))
+        self.seg_net = None if seg_net is None else freeze(seg_net)
+        self.tv = tv_loss          # smoothness of the curve maps (lesson 07)
         self._cache: dict = {}
 
-    # -- contrast images: Gram matrices without gradient, cached per image ---------------------------------------
-    def grams(self, x:Tensor, # contrast images (n,3,H,W) in [0,1]
-              keys:Sequence|None=None, # one hashable key per image (e.g. its file), to cache its Gram matrices
-             )->dict[str, Tensor]:
-        "Gram matrices (no gradient) of contrast images, layer -> (n,C,C), cached by `keys`."
-        if keys is not None and len(keys) != len(x): raise ValueError(f"SCLLELoss.grams: {len(keys)} keys for {len(x)} images")
-        todo = list(range(len(x))) if keys is None or not self.cache_on else [i for i, k in enumerate(keys) if (k, x.shape[-2:]) not in self._cache]
-        new = {}
-        if todo:
-            with torch.no_grad():
-                f = self.vgg(x[todo], self.layers, self.normalize)
-                new = {l: gram_matrix(f[l]) for l in self.layers}  # under autocast: in bf16, or in fp32 for fp16
-        if keys is None or not self.cache_on: return new
-        for j, i in enumerate(todo): self._cache[(keys[i], x.shape[-2:])] = {l: new[l][j] for l in self.layers}
-        return {l: torch.stack([self._cache[(k, x.shape[-2:])][l] for k in keys]).to(x.device) for l in self.layers}
+# %% ../nbs/13_objective.ipynb #c5142a7f
+@patch
+def grams(self:SCLLELoss, x:Tensor, # contrast images (n,3,H,W) in [0,1]
+          keys:Sequence|None=None, # one hashable key per image (e.g. its file), to cache its Gram matrices
+         )->dict[str, Tensor]:
+    "Gram matrices (no gradient) of contrast images, layer -> (n,C,C), cached by `keys`."
+    if keys is not None and len(keys) != len(x): raise ValueError(f"SCLLELoss.grams: {len(keys)} keys for {len(x)} images")
+    key = lambda k: (k, x.shape[-2:])
+    todo = list(range(len(x))) if keys is None or not self.cache_on else [i for i, k in enumerate(keys) if key(k) not in self._cache]
+    new = {}
+    if todo:
+        with torch.no_grad():
+            f = self.vgg(x[todo], self.layers, self.normalize)
+            new = {l: gram_matrix(f[l]) for l in self.layers}
+    if keys is None or not self.cache_on: return new
+    for j, i in enumerate(todo): self._cache[key(keys[i])] = {l: new[l][j] for l in self.layers}
+    return {l: torch.stack([self._cache[key(k)][l] for k in keys]).to(x.device) for l in self.layers}
 
-    def _negatives(self, negatives, neg_kinds, neg_keys)->list[dict[str, Tensor]]:
-        "Gram matrices of the negatives that the ablations keep, one dict per kind of negative."
-        if "negatives" in self.ablate or negatives is None: return []
-        drop = {k for k in ("over", "under") if k in self.ablate}
-        if isinstance(negatives, Mapping):
-            return [self.grams(v, None if neg_keys is None else neg_keys.get(k)) for k, v in negatives.items() if k not in drop]
-        if neg_kinds is None:
-            if drop: raise ValueError(f"SCLLELoss: ablating {sorted(drop)} negatives needs `neg_kinds` (the kind of each negative) or a dict kind -> images")
-            return [self.grams(negatives, neg_keys)]
-        if len(neg_kinds) != len(negatives): raise ValueError(f"SCLLELoss: {len(neg_kinds)} neg_kinds for {len(negatives)} negatives")
-        keep = [i for i, k in enumerate(neg_kinds) if k not in drop]
-        if not keep: return []
-        g = self.grams(negatives[keep], None if neg_keys is None else [neg_keys[i] for i in keep])  # one VGG pass
-        kinds = [neg_kinds[i] for i in keep]
-        return [{l: v[[j for j, k in enumerate(kinds) if k == kind]] for l, v in g.items()} for kind in dict.fromkeys(kinds)]
+@patch
+def _negatives(self:SCLLELoss, negatives, neg_kinds, neg_keys)->dict[str, dict[str, Tensor]]:
+    "Gram matrices of the negatives that the ablations keep: kind -> Gram dict ('all' when kinds are not given)."
+    if "negatives" in self.ablate or negatives is None: return {}
+    drop = {k for k in ("over", "under") if k in self.ablate}
+    if isinstance(negatives, Mapping):
+        return {k: self.grams(v, None if neg_keys is None else neg_keys.get(k)) for k, v in negatives.items() if k not in drop}
+    if neg_kinds is None:
+        if drop: raise ValueError(f"SCLLELoss: ablating {sorted(drop)} negatives needs `neg_kinds` (the kind of each negative) or a dict kind -> images")
+        return {"all": self.grams(negatives, neg_keys)}
+    if len(neg_kinds) != len(negatives): raise ValueError(f"SCLLELoss: {len(neg_kinds)} neg_kinds for {len(negatives)} negatives")
+    keep = [i for i, k in enumerate(neg_kinds) if k not in drop]
+    if not keep: return {}
+    g = self.grams(negatives[keep], None if neg_keys is None else [neg_keys[i] for i in keep])  # one VGG pass
+    kinds = [neg_kinds[i] for i in keep]
+    return {kind: {l: v[[j for j, k in enumerate(kinds) if k == kind]] for l, v in g.items()} for kind in dict.fromkeys(kinds)}
 
-    def forward(self, low:Tensor, # input low-light images I (B,3,H,W) in [0,1]
-                enhanced:Tensor, # DCE-Net's output Y (B,3,H,W)
-                curves:Tensor, # curve maps A (B,24,H,W)
-                positives:Tensor|None=None, # normal-light images P (n,3,h,w)
-                negatives:Tensor|Mapping|None=None, # negatives (m,3,h,w) or a dict kind -> images
-                labels:Tensor|None=None, # train ids (B,H,W), 255 = ignore; None: no semantic terms
-                neg_kinds:Sequence[str]|None=None, # kind ("under"/"over") of each negative, for the ablations
-                pos_keys:Sequence|None=None, neg_keys:Sequence|Mapping|None=None, # cache keys of contrast images
-               )->dict[str, Tensor]:
-        if enhanced.ndim != 4 or enhanced.shape[1] != 3: raise ValueError(f"SCLLELoss: enhanced must be (B,3,H,W), got {tuple(enhanced.shape)}")
-        if low.shape != enhanced.shape: raise ValueError(f"SCLLELoss: low {tuple(low.shape)} and enhanced {tuple(enhanced.shape)} differ in shape")
-        f = self._official if self.mode == "official" else self._paper
-        out = f(low, enhanced, curves, positives, negatives, labels, neg_kinds, pos_keys, neg_keys)
-        out = {k: self.weights[k]*v for k, v in out.items()}
-        out["total"] = sum(out.values())
-        return out
+# %% ../nbs/13_objective.ipynb #3f049022
+@patch
+def forward(self:SCLLELoss, low:Tensor, # input low-light images I (B,3,H,W) in [0,1]
+            enhanced:Tensor, # DCE-Net's output Y (B,3,H,W)
+            curves:Tensor, # curve maps A (B,24,H,W)
+            positives:Tensor|None=None, # normal-light images P (n,3,h,w)
+            negatives:Tensor|Mapping|None=None, # negatives (m,3,h,w) or a dict kind -> images
+            labels:Tensor|None=None, # train ids (B,H,W), 255 = ignore; None: no semantic terms
+            neg_kinds:Sequence[str]|None=None, # kind ("under"/"over") of each negative, for the ablations
+            pos_keys:Sequence|None=None, neg_keys:Sequence|Mapping|None=None, # cache keys of contrast images
+           )->dict[str, Tensor]:
+    "The weighted terms of the mode and their sum `total`."
+    if enhanced.ndim != 4 or enhanced.shape[1] != 3: raise ValueError(f"SCLLELoss: enhanced must be (B,3,H,W), got {tuple(enhanced.shape)}")
+    if low.shape != enhanced.shape: raise ValueError(f"SCLLELoss: low {tuple(low.shape)} and enhanced {tuple(enhanced.shape)} differ in shape")
+    f = self._official if self.mode == "official" else self._paper
+    out = f(low, enhanced, curves, positives, negatives, labels, neg_kinds, pos_keys, neg_keys)
+    out = {k: self.weights[k]*v for k, v in out.items()}
+    out["total"] = sum(out.values())
+    return out
 
-    def _paper(self, low, y, curves, pos, neg, labels, neg_kinds, pos_keys, neg_keys):
-        out = {"col": colour_loss(y), "tv": tv_loss(curves)}
-        use_c, use_fr = "L_c" not in self.ablate and pos is not None, "L_fr" not in self.ablate
-        want = (self.layers if use_c else ()) + ((FR_LAYER,) if use_fr else ())
-        fy = self.vgg(y, want, self.normalize) if want else {}   # ONE pass serves L_c and L_fr
-        if use_c:
-            gp = self.grams(pos, pos_keys)
-            s = gram_rms(gp)
-            gy = {l: gram_matrix(fy[l])/s[l] for l in self.layers}
-            gp = {l: gp[l]/s[l] for l in self.layers}
-            gns = self._negatives(neg, neg_kinds, neg_keys)
-            # one triplet per kind of negative: a dark Y must move away from the under-exposed set even though the
-            # over-exposed set (with its much larger Gram entries) is far from everything
-            trip = lambda gn: contrastive_loss(gy, gp, None if gn is None else {l: gn[l]/s[l] for l in self.layers},
-                                               margin=self.margin, distance=self.distance)
-            out["cont"] = torch.stack([trip(gn) for gn in gns]).mean() if gns else trip(None)
-        if use_fr:
-            with torch.no_grad(): fl = self.vgg(low, (FR_LAYER,), self.normalize)[FR_LAYER]
-            out["fr"] = F.mse_loss(fy[FR_LAYER].float(), fl.float())
-        if "L_sc" not in self.ablate and labels is not None:
-            out["sc"] = semantic_brightness_loss(y, labels)
-            if self.seg_net is not None: out["seg"] = seg_loss(self.seg_net, y, labels)
-        return out
+@patch
+def _features(self:SCLLELoss, low, y, use_c:bool, use_fr:bool):
+    "ONE VGG pass on Y to the depth needed (Gram layers and/or relu4_3), and relu4_3 of I without a graph."
+    want = (self.layers if use_c else ()) + ((FR_LAYER,) if use_fr else ())
+    fy = self.vgg(y, want, self.normalize) if want else {}
+    fl = None
+    if use_fr:
+        with torch.no_grad(): fl = self.vgg(low, (FR_LAYER,), self.normalize)[FR_LAYER]
+    return fy, fl
 
-    def _official(self, low, y, curves, pos, neg, labels, neg_kinds, pos_keys, neg_keys):
-        out = {"tv": tv_loss(curves, lean=False), "col": colour_loss(y)}   # the authors' rounding, bit for bit
-        if labels is not None and "L_sc" not in self.ablate: out["segexp"] = official_segexp(y, labels)
-        use_c, use_fr = "L_c" not in self.ablate and pos is not None, "L_fr" not in self.ablate
-        want = (self.layers if use_c else ()) + ((FR_LAYER,) if use_fr else ())
-        fy = self.vgg(y, want, self.normalize) if want else {}
-        if use_fr:
-            with torch.no_grad(): fl = self.vgg(low, (FR_LAYER,), self.normalize)[FR_LAYER]
-            out["percept"] = F.mse_loss(fl, fy[FR_LAYER])   # the authors' order: mse(vgg(I), vgg(Y))
-        if use_c:
-            if neg is None or isinstance(neg, Mapping) or "negatives" in self.ablate:
-                raise ValueError("SCLLELoss(mode='official'): the authors' loop pairs each enhanced image with one negative image; pass `negatives` as a tensor")
-            gy = {l: gram_matrix(fy[l]) for l in self.layers}
-            c = official_contrastive(y, pos, neg, gy=gy, gp=self.grams(pos, pos_keys), gn=self.grams(neg, neg_keys))
-            out["cont"], out["cont2"] = c.cont/10, c.cont2/5   # weights applied by `forward` (10 and 5 by default)
-        if labels is not None and self.seg_net is not None and "L_sc" not in self.ablate:
-            out["seg"] = seg_loss(self.seg_net, y, labels, detach=True)   # the authors' loop: no gradient
-        return out
+# %% ../nbs/13_objective.ipynb #01b33068
+@patch
+def _contrast(self:SCLLELoss, fy, pos, neg, neg_kinds, pos_keys, neg_keys)->Tensor:
+    "L_c: the Gram triplet of Y against the positives and each kept kind of negatives."
+    gp = self.grams(pos, pos_keys)
+    s = gram_rms(gp) if self.gram_scale == "rms" else {l: 1. for l in self.layers}
+    scaled = lambda g: {l: g[l]/s[l] for l in self.layers}
+    gy = scaled({l: gram_matrix(fy[l]) for l in self.layers})
+    gns = self._negatives(neg, neg_kinds, neg_keys)
+    if not gns: return contrastive_loss(gy, scaled(gp), None, distance=self.distance)   # without negatives: the pull alone
+    return contrastive_loss(gy, scaled(gp), {k: scaled(g) for k, g in gns.items()}, margin=self.margin,
+                            distance=self.distance, per_kind=self.per_kind)
 
+@patch
+def _paper(self:SCLLELoss, low, y, curves, pos, neg, labels, neg_kinds, pos_keys, neg_keys)->dict[str, Tensor]:
+    "The paper's terms, unweighted."
+    out = {"col": colour_loss(y), "tv": self.tv(curves)}
+    use_c, use_fr = "L_c" not in self.ablate and pos is not None, "L_fr" not in self.ablate
+    fy, fl = self._features(low, y, use_c, use_fr)   # one pass on Y serves L_c and L_fr
+    if use_c: out["cont"] = self._contrast(fy, pos, neg, neg_kinds, pos_keys, neg_keys)
+    if use_fr: out["fr"] = F.mse_loss(fy[FR_LAYER].float(), fl.float())
+    if "L_sc" not in self.ablate and labels is not None:
+        out["sc"] = semantic_brightness_loss(y, labels)
+        if self.seg_net is not None: out["seg"] = seg_loss(self.seg_net, y, labels)
+    return out
+
+# %% ../nbs/13_objective.ipynb #2c46a105
+@patch
+def _official(self:SCLLELoss, low, y, curves, pos, neg, labels, neg_kinds, pos_keys, neg_keys)->dict[str, Tensor]:
+    "The authors' terms (lesson 13a), unweighted."
+    out = {"tv": self.tv(curves), "col": authors.col_term(y)}
+    sem = labels is not None and "L_sc" not in self.ablate
+    if sem: out["segexp"] = authors.segexp_term(y, labels)
+    use_c, use_fr = "L_c" not in self.ablate and pos is not None, "L_fr" not in self.ablate
+    fy, fl = self._features(low, y, use_c, use_fr)
+    if use_fr: out["percept"] = authors.percept_term(fl, fy[FR_LAYER])
+    if use_c:
+        if neg is None or isinstance(neg, Mapping) or "negatives" in self.ablate:
+            raise ValueError("SCLLELoss(mode='official'): the authors' loop pairs each enhanced image with one negative image; pass `negatives` as a tensor")
+        out["cont"] = authors.grey_triplet(y, pos, neg)
+        gy = {l: gram_matrix(fy[l]) for l in self.layers}
+        out["cont2"] = authors.gram_triplet(gy, self.grams(pos, pos_keys), self.grams(neg, neg_keys), margin=self.margin, layers=self.layers)
+    if sem and self.seg_net is not None: out["seg"] = authors.seg_term(self.seg_net, y, labels)
+    return out

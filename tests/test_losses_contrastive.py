@@ -1,9 +1,9 @@
-"""Contrastive loss (paper form and the authors' variant) and feature preservation."""
+"""Contrastive loss (the paper's form, pooled or per kind; the authors' terms from `sclle_nb.authors`) and feature preservation."""
 import pytest, torch
 import torch.nn.functional as F
 from sclle_nb.vgg import VGGFeatures, vgg16_features, gram_dict
-from sclle_nb.contrastive import (contrastive_loss, official_contrastive, set_distance, grams_of,
-                                  select_negatives, OfficialCont)
+from sclle_nb.contrastive import contrastive_loss, set_distance, grams_of, negative_sets
+from sclle_nb import authors
 from sclle_nb.preserve import feature_loss, preserve_loss
 
 @pytest.fixture(scope="module")
@@ -16,35 +16,34 @@ def batch():
     return (torch.rand(B, 3, H, W, generator=g), torch.rand(B, 3, H, W, generator=g)*0.5 + 0.3,
             torch.rand(B, 3, H, W, generator=g)*0.2, torch.rand(B, 3, H, W, generator=g)*0.3)
 
-from _authors import a_gram, a_cont   # the authors' contrastive terms, as in their Myloss.py (SPEC appendix)
-
 def rel_close(a, b, rtol=1e-5): torch.testing.assert_close(a.double(), b.double(), rtol=rtol, atol=1e-9)
 
-@pytest.mark.parametrize("shift", [0., 0.5, -0.25])
-def test_official_matches_authors(vf, batch, shift):
-    Y, P, N, _ = batch
-    Y = (Y + shift).clamp(0, 1)
-    ours = official_contrastive(Y, P, N, VGGFeatures(["relu1_2", "relu2_2", "relu4_3"], normalize=False, vgg=vf))
-    ref = a_cont(Y, P, N, vf)
-    assert isinstance(ours, OfficialCont)
-    rel_close(ours.cont, ref[0]); rel_close(ours.cont2, ref[1])
+def test_authors_hand_values():
+    c = lambda v: torch.full((1, 3, 4, 4), v)
+    rel_close(authors.grey_triplet(c(.5), c(.7), c(.1)), torch.tensor(0.1))
+    assert authors.grey_triplet(c(.5), c(.5), c(.9)).item() == 0
+    G = lambda v: {"relu1_2": torch.tensor([[[v]]]), "relu2_2": torch.zeros(1, 1, 1)}
+    rel_close(authors.gram_triplet(G(1.), G(.9), G(1.1)), torch.tensor(0.04))
+    with pytest.raises(ValueError, match="same shape"): authors.grey_l1(c(.5), torch.rand(1, 3, 4, 5))
 
-def test_official_from_precomputed_grams_and_gradient(vf, batch):
+@pytest.mark.parametrize("shift", [0., 0.5, -0.25])
+def test_authors_vgg_slices_equal_package_features(vf, batch, shift):
+    "Their slices of VGG16 `features` and this package's VGGFeatures(normalize=False) + gram_matrix give the same cont2 and gradient."
     Y, P, N, _ = batch
+    Y1, Y2 = (Y + shift).clamp(0, 1).requires_grad_(), (Y + shift).clamp(0, 1).requires_grad_()
+    ref = authors.gram_triplet(authors.vgg_grams(vf, Y1), authors.vgg_grams(vf, P), authors.vgg_grams(vf, N), gy_neg=authors.vgg_grams(vf, Y1))
     m = VGGFeatures(["relu1_2", "relu2_2"], normalize=False, vgg=vf)
-    Y1, Y2 = Y.clone().requires_grad_(), Y.clone().requires_grad_()
-    gy = gram_dict(m(Y1))
     with torch.no_grad(): gp, gn = gram_dict(m(P)), gram_dict(m(N))
-    ours = official_contrastive(Y1, P, N, gy=gy, gp=gp, gn=gn)
-    ref = a_cont(Y2, P, N, vf)
-    rel_close(ours.cont, ref[0]); rel_close(ours.cont2, ref[1])
-    sum(ours).backward(); sum(ref).backward()
+    ours = authors.gram_triplet(gram_dict(m(Y2)), gp, gn)
+    rel_close(ours, ref)
+    ref.backward(); ours.backward()
     torch.testing.assert_close(Y1.grad, Y2.grad, rtol=1e-4, atol=1e-9)
 
-def test_official_refuses_normalised_vgg(vf, batch):
-    Y, P, N, _ = batch
-    with pytest.raises(ValueError, match="normalize=False"):
-        official_contrastive(Y, P, N, VGGFeatures(["relu1_2", "relu2_2"], vgg=vf))
+def test_gram_sse_is_sse_set_distance():
+    g = torch.Generator().manual_seed(5)
+    a = {l: torch.rand(1, c, c, generator=g) for l, c in (("relu1_2", 4), ("relu2_2", 6))}
+    b = {l: torch.rand(1, c, c, generator=g) for l, c in (("relu1_2", 4), ("relu2_2", 6))}
+    rel_close(authors.gram_sse(a, b), sum(set_distance(a[l], b[l], "sse") for l in a).squeeze())
 
 def naive_contrastive(gy, gp, gn, margin, distance):
     "Loops over images, layers and set members."
@@ -72,7 +71,7 @@ def test_vectorised_equals_naive(distance):
     for margin in (0., 0.05, 1.):
         rel_close(contrastive_loss(gy, gp, gn, margin=margin, distance=distance), naive_contrastive(gy, gp, gn, margin, distance))
 
-def test_kinds_are_concatenated():
+def test_kinds_are_pooled_by_default():
     g = torch.Generator().manual_seed(3)
     mk = lambda n: {"relu1_2": torch.rand(n, 4, 4, generator=g)}
     gy, gp, under, over = mk(2), mk(3), mk(2), mk(3)
@@ -81,6 +80,7 @@ def test_kinds_are_concatenated():
     for k, ref in ((None, both), ("both", both), ("under", under), (["over"], over)):
         rel_close(contrastive_loss(gy, gp, kinds, neg_kinds=k), contrastive_loss(gy, gp, ref))
     with pytest.raises(ValueError, match="not given"): contrastive_loss(gy, gp, kinds, neg_kinds="sideways")
+    assert len(negative_sets(kinds)) == 1 and len(negative_sets(kinds, per_kind=True)) == 2
     rel_close(contrastive_loss(gy, gp, None, reduction="none"), set_distance(gy["relu1_2"], gp["relu1_2"]))
 
 def test_images_equal_grams_and_gradient_only_to_y(vf, batch):
@@ -142,3 +142,22 @@ def test_gradcheck_through_vgg():
 def test_public_name():
     import sclle_nb
     assert sclle_nb.contrastive_loss is contrastive_loss
+
+@pytest.mark.parametrize("margin", [0., 0.05, 1.])
+def test_per_kind_is_the_mean_of_one_triplet_per_kind(margin):
+    g = torch.Generator().manual_seed(6)
+    mk = lambda n: {"relu1_2": torch.rand(n, 4, 4, generator=g, dtype=torch.float64)}
+    gy, gp, under, over = mk(3), mk(2), mk(2), mk(3)
+    per = contrastive_loss(gy, gp, {"under": under, "over": over}, margin=margin, per_kind=True, reduction="none")
+    ref = (naive_contrastive_each(gy, gp, under, margin) + naive_contrastive_each(gy, gp, over, margin))/2
+    rel_close(per, ref)
+    rel_close(contrastive_loss(gy, gp, {"under": under}, margin=margin, per_kind=True), contrastive_loss(gy, gp, under, margin=margin))
+
+def naive_contrastive_each(gy, gp, gn, margin):
+    "Per-image triplet with the L1 distance, looping over set members."
+    out = []
+    for b in range(gy["relu1_2"].shape[0]):
+        dp = sum((gy["relu1_2"][b] - s).abs().mean() for s in gp["relu1_2"])/len(gp["relu1_2"])
+        dn = sum((gy["relu1_2"][b] - s).abs().mean() for s in gn["relu1_2"])/len(gn["relu1_2"])
+        out.append(max(dp - dn + margin, 0.))
+    return torch.stack([torch.as_tensor(o, dtype=torch.float64) for o in out])

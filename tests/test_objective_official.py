@@ -1,8 +1,8 @@
-"""`SCLLELoss(mode="official")` against a direct transcription of the authors' training objective (SPEC appendix)."""
-import pytest, torch, torch.nn as nn, torch.nn.functional as F
+"""`SCLLELoss(mode="official")` against the one transcription of the authors' loop, `sclle_nb.authors`; the ablation names."""
+import pytest, torch, torch.nn as nn
 import torchvision
 
-from _authors import a_tv, a_col, a_segexp, a_cont, a_percept, a_seg   # the authors' loop, written out
+from sclle_nb import authors
 
 # -------------------------------------------------------------------------------------------------------------------
 class TinySeg(nn.Module):
@@ -17,7 +17,7 @@ def setup():
     from sclle_nb.objective import SCLLELoss
     from sclle_nb.vgg import VGGFeatures
     torch.manual_seed(0)
-    vgg16 = torchvision.models.vgg16(weights=None).eval()
+    vgg16 = torchvision.models.vgg16(weights=None).eval().requires_grad_(False)
     seg = TinySeg().eval()
     crit = SCLLELoss(mode="official", vgg=VGGFeatures(vgg=vgg16, normalize=False), seg_net=seg)
     B, H, W = 2, 40, 48
@@ -30,16 +30,17 @@ def setup():
     labels = torch.randint(0, 19, (B, H, W), generator=g); labels[:, :5] = 255
     return crit, vgg16.features, seg, dict(low=low, enhanced=Y, curves=A, positives=P, negatives=N, labels=labels)
 
+def reference(vgg, seg, t, y=None, A=None):
+    y = t["enhanced"] if y is None else y
+    return authors.authors_terms(vgg, seg, t["low"], y, t["curves"] if A is None else A, t["labels"], t["positives"], t["negatives"])
+
 def test_official_components(setup):
     crit, vgg, seg, t = setup
     out = crit(**t)
-    Y = t["enhanced"]
-    ref = dict(tv=a_tv(t["curves"]), col=a_col(Y), segexp=a_segexp(Y, t["labels"]),
-               percept=a_percept(t["low"], Y, vgg), seg=a_seg(seg, Y, t["labels"]))
-    ref["cont"], ref["cont2"] = a_cont(Y, t["positives"], t["negatives"], vgg)
+    ref = reference(vgg, seg, t)
     ref["total"] = sum(ref.values())
+    assert set(out) == set(ref)
     for k, v in ref.items():
-        assert k in out, f"missing component {k}"
         torch.testing.assert_close(out[k].float(), v.float(), rtol=1e-5, atol=1e-7, msg=f"component {k}")
 
 def test_official_gradients_match(setup):
@@ -48,7 +49,31 @@ def test_official_gradients_match(setup):
     Y1 = t["enhanced"].clone().requires_grad_(); A1 = t["curves"].clone().requires_grad_()
     Y2 = t["enhanced"].clone().requires_grad_(); A2 = t["curves"].clone().requires_grad_()
     crit(**{**t, "enhanced": Y1, "curves": A1})["total"].backward()
-    ref = a_tv(A2) + a_col(Y2) + a_segexp(Y2, t["labels"]) + a_percept(t["low"], Y2, vgg) + sum(a_cont(Y2, t["positives"], t["negatives"], vgg))
-    ref.backward()
+    ref = reference(vgg, seg, t, Y2, A2)
+    assert not ref["seg"].requires_grad                      # their segmentation term sends no gradient
+    sum(v for k, v in ref.items() if k != "seg").backward()
     torch.testing.assert_close(Y1.grad, Y2.grad, rtol=1e-4, atol=1e-8)
     torch.testing.assert_close(A1.grad, A2.grad, rtol=1e-5, atol=1e-9)
+
+def test_official_needs_paired_negatives(setup):
+    crit, _, _, t = setup
+    with pytest.raises(ValueError, match="pairs each enhanced image"): crit(**{**t, "negatives": {"under": t["negatives"]}})
+
+def test_authors_losses_runs_the_net(setup):
+    from sclle_nb.dcenet import load_dcenet
+    _, vgg, seg, t = setup
+    net = load_dcenet("random")
+    out = net(t["low"])
+    a = authors.authors_losses(net, vgg, seg, t["low"], t["labels"], t["positives"], t["negatives"])
+    b = authors.authors_terms(vgg, seg, t["low"], out.enhanced, out.alpha, t["labels"], t["positives"], t["negatives"])
+    assert list(a) == ["tv", "col", "segexp", "percept", "cont", "cont2", "seg"]
+    for k in a: torch.testing.assert_close(a[k], b[k])
+
+def test_check_ablations():
+    from sclle_nb.objective import ABLATIONS, check_ablations, SCLLELoss
+    assert set(ABLATIONS) == {"L_c", "L_sc", "L_fr", "negatives", "over", "under"}
+    assert check_ablations("L_c, under") == ("L_c", "under") and check_ablations(["over", "over"]) == ("over",)
+    assert check_ablations("") == () and check_ablations(()) == ()
+    with pytest.raises(ValueError, match=r"unknown ablation\(s\) contrastive; valid names: L_c, L_sc, L_fr, negatives, over, under"):
+        check_ablations("contrastive")
+    with pytest.raises(ValueError, match="valid names"): SCLLELoss(vgg="random", ablate=["L_x"])
