@@ -1,4 +1,4 @@
-"""Pixels of one class should share one brightness, and the segmentation loss must reach the enhancer: the paper's semantic loss, vectorised, with gradients, against the authors' version.
+"""Pixels of one class should share one brightness, and the segmentation loss must reach the enhancer: the paper's semantic loss, vectorised, with gradients.
 
 Docs: https://sclle-nb.github.io/sclle_nb/semantic.html.md"""
 
@@ -13,7 +13,7 @@ from .cityscapes import IGNORE, NUM_CLASSES
 from .deeplab import seg_logits
 
 # %% auto #0
-__all__ = ['class_brightness', 'semantic_brightness_loss', 'official_segexp', 'seg_loss']
+__all__ = ['class_brightness', 'semantic_brightness_loss', 'seg_loss']
 
 # %% ../nbs/11_semantic.ipynb #a1a129d2
 def _check_seg_inputs(y, labels, num_classes, ignore_index, fn):
@@ -56,36 +56,15 @@ def semantic_brightness_loss(y:Tensor, # enhanced images (N,3,H,W)
     dev = (y.mean(1) - b.reshape(-1)[bins])[keep]
     return (dev**2).mean()
 
-# %% ../nbs/11_semantic.ipynb #3086918f
-def official_segexp(y:Tensor, # enhanced images (B,3,H,W)
-                    labels:Tensor, # train ids (B,H,W), 255 = ignore
-                    n_ids:int=35, # class ids looped over (the authors: 35)
-                   )->Tensor:
-    "REPRODUCTION of the authors' per-class brightness term (SPEC appendix), including its batch mixing."
-    if labels.ndim == 4 and labels.shape[1] == 1: labels = labels[:, 0]
-    if y.ndim != 4 or labels.shape != (y.shape[0], *y.shape[2:]): raise ValueError(f"official_segexp: labels {tuple(labels.shape)} do not match images {tuple(y.shape)}")
-    x = y.mean(1, keepdim=True)                           # (B,1,H,W)
-    zeros = torch.zeros(labels.shape, dtype=y.dtype, device=y.device)
-    total = y.new_zeros(())
-    for i in range(n_ids):
-        a2 = torch.where(labels == i, x, zeros)           # (B,1,H,W) with (B,H,W) -> (B,B,H,W)
-        d2 = a2.mean().detach()
-        a2 = torch.where(a2 == 0, d2, a2)
-        total = total + ((a2 - d2)**2).mean()
-    return total
-
-# %% ../nbs/11_semantic.ipynb #203f1886
+# %% ../nbs/11_semantic.ipynb #a73d7581
 def seg_loss(seg_net:nn.Module, # frozen segmentation network (see `load_deeplab`)
              y:Tensor, # enhanced images (N,3,H,W) in [0,1]
              labels:Tensor, # train ids (N,H,W), 255 = ignore
-             detach:bool=False, # True: the authors' version (value only, no gradient to the enhancer)
              ignore_index:int=IGNORE, # label value that is skipped
             )->Tensor:
-    "Cross-entropy of the segmentation network on ImageNet-normalised `y` against `labels`."
+    "Cross-entropy of the segmentation network on ImageNet-normalised `y` against `labels`; differentiable in `y`."
     if labels.ndim == 4 and labels.shape[1] == 1: labels = labels[:, 0]
     if y.ndim != 4 or labels.shape != (y.shape[0], *y.shape[2:]): raise ValueError(f"seg_loss: labels {tuple(labels.shape)} do not match images {tuple(y.shape)}")
     labels = labels.long()
-    if not (labels != ignore_index).any(): return y.sum()*0 if not detach else y.new_zeros(())
-    if detach:
-        with torch.no_grad(): return F.cross_entropy(seg_logits(seg_net, y.detach()), labels, ignore_index=ignore_index)
+    if not (labels != ignore_index).any(): return y.sum()*0   # nothing labelled: zero, still part of the graph
     return F.cross_entropy(seg_logits(seg_net, y), labels, ignore_index=ignore_index)
