@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from torch import Tensor
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['IGNORE', 'LABELS', 'NUM_CLASSES', 'CITYSCAPES_CLASSES', 'ID_TO_TRAIN', 'PALETTE', 'Label', 'label_to_train',
@@ -124,23 +125,27 @@ class ConfusionMatrix:
         self.mat += torch.bincount(t*n + p, minlength=n*n).reshape(n, n)
         return self
 
-    def iou(self)->Tensor:
-        "Per-class IoU (float64); nan for a class absent from both ground truth and prediction."
-        m = self.mat.double()
-        tp = m.diag()
-        union = m.sum(0) + m.sum(1) - tp
-        return torch.where(union > 0, tp/union.clamp(min=1), torch.full_like(tp, float("nan")))
-
-    def miou(self)->float:
-        "Mean IoU over the classes present in ground truth or prediction."
-        iou = self.iou()
-        return iou.nanmean().item() if (~iou.isnan()).any() else float("nan")
-
-    def pixel_accuracy(self)->float:
-        "Fraction of non-ignored pixels classified correctly."
-        return (self.mat.diag().sum()/self.mat.sum().clamp(min=1)).item()
-
     def reset(self): self.mat.zero_(); return self
+
+# %% ../nbs/05_cityscapes.ipynb #e425222f
+@patch
+def iou(self:ConfusionMatrix)->Tensor:
+    "Per-class IoU (float64); nan for a class absent from both ground truth and prediction."
+    m = self.mat.double()
+    tp = m.diag()
+    union = m.sum(0) + m.sum(1) - tp
+    return torch.where(union > 0, tp/union.clamp(min=1), torch.full_like(tp, float("nan")))
+
+@patch
+def miou(self:ConfusionMatrix)->float:
+    "Mean IoU over the classes present in ground truth or prediction."
+    iou = self.iou()
+    return iou.nanmean().item() if (~iou.isnan()).any() else float("nan")
+
+@patch
+def pixel_accuracy(self:ConfusionMatrix)->float:
+    "Fraction of non-ignored pixels classified correctly."
+    return (self.mat.diag().sum()/self.mat.sum().clamp(min=1)).item()
 
 def miou(pred:Tensor|np.ndarray, # predicted classes (N,H,W) or (H,W), or logits (N,C,H,W)
          target:Tensor|np.ndarray, # ground truth with 255 = ignore
