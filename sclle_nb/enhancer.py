@@ -6,7 +6,7 @@ Docs: https://sclle-nb.github.io/sclle_nb/enhance.html.md"""
 
 # %% ../nbs/03_enhance.ipynb #66b569e7
 from __future__ import annotations
-import os, sys, zlib, struct, warnings
+import os, sys, io, re, math, stat, errno, zlib, struct, signal, secrets, tempfile, threading, warnings
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np
@@ -16,8 +16,9 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'IMAGE_EXTS', 'PNG_SIG', 'FLOAT_TOL', 'WRITABLE', 'AUTO_TILE_PIXELS', 'AUTO_TILE', 'ImageError',
-           'Decoded', 'orient', 'read_image', 'to_tensor', 'from_tensor', 'load_rgb', 'png16_bytes', 'save_image',
-           'check_float', 'enhance', 'collect_inputs', 'enhance_file', 'enhance_cli']
+           'ImageWarning', 'Decoded', 'orient', 'file_problem', 'png_chunks', 'read_image', 'to_tensor', 'from_tensor',
+           'load_rgb', 'png16_bytes', 'tmp_path', 'Stopped', 'stop_on_signals', 'exit_status', 'save_image',
+           'check_float', 'enhance', 'collect_inputs', 'prepare_outdir', 'remove_empty', 'enhance_file', 'enhance_cli']
 
 # %% ../nbs/03_enhance.ipynb #e8424cee
 MAX_PIXELS = 50_000_000  # largest image read by default (50 MP, e.g. 8660x5773); None lifts the limit
@@ -27,12 +28,17 @@ PNG_SIG = b"\x89PNG\r\n\x1a\n"
 class ImageError(ValueError):
     "An image that cannot be read or used; the message names the file (or the array) and the problem."
 
+class ImageWarning(UserWarning):
+    "Something about an image file the user should know (only the first frame is used); one line naming the file."
+
 class Decoded(NamedTuple):
     "An image as read from disk: RGB pixels plus what is needed to write it back the same way."
     rgb: np.ndarray # (H,W,3) uint8 or uint16, orientation applied
     alpha: np.ndarray|None # (H,W) alpha channel of the same dtype, or None
     gray: bool # the file was greyscale (its 3 channels are equal)
     fmt: str # the file's format as Pillow names it ("PNG", "JPEG", ...)
+    meta: dict = {} # carried to the output: "icc_profile", "exif" (orientation reset to 1), "png_chunks" (gAMA, cHRM, sRGB)
+    frames: int = 1 # frames (GIF, WebP, APNG) or pages (TIFF) in the file; only the first is read
 
 # %% ../nbs/03_enhance.ipynb #6637d85e
 def orient(a:np.ndarray, # image (H,W,...) as stored in the file
@@ -55,8 +61,54 @@ def _first_line(e:BaseException)->str:
     s = str(e).strip()
     return s.splitlines()[0] if s else type(e).__name__
 
-def _too_big(path, w, h, max_pixels):
-    _fail(path, f"{w}x{h} image ({w*h/1e6:.1f} MP) is over the {max_pixels/1e6:g} MP limit (max_pixels= / --max-megapixels)")
+def _kind(mode:int)->str:
+    "What a file that is not a regular file is, in words."
+    kinds = ((stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISCHR, "character device"),
+             (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"))
+    return next((name for test, name in kinds if test(mode)), "special file")
+
+def file_problem(path:str|Path)->str|None:
+    "Why `path` cannot be read as an image file (missing, broken link, link loop, folder, FIFO, device, socket), or None."
+    try: st = os.stat(path)  # follows links; opens nothing
+    except FileNotFoundError:
+        return f"broken symbolic link (to {os.readlink(path)})" if os.path.islink(path) else "file not found"
+    except OSError as e:
+        return "symbolic link loop" if e.errno == errno.ELOOP else f"cannot read ({e.strerror or _first_line(e)})"
+    if stat.S_ISDIR(st.st_mode): return "is a folder, not an image file"
+    if not stat.S_ISREG(st.st_mode): return f"is a {_kind(st.st_mode)}, not a regular file; not read"
+    return None
+
+def _read_file(path:Path)->bytes:
+    "The bytes of a regular file, or a one-line error naming it; never waits on a FIFO."
+    why = file_problem(path)
+    if why == "file not found": raise FileNotFoundError(f"{path}: file not found")
+    if why: _fail(path, why)
+    try:
+        with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
+            mode = os.fstat(f.fileno()).st_mode
+            if not stat.S_ISREG(mode): _fail(path, f"is a {_kind(mode)}, not a regular file; not read")
+            return f.read()
+    except OSError as e: _fail(path, f"cannot read ({e.strerror or _first_line(e)})")
+
+# %% ../nbs/03_enhance.ipynb #a972599f
+def _chunk(t:bytes, d:bytes)->bytes: return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+
+def png_chunks(path, # the file's name, for messages
+               data:bytes, # the whole file
+              )->list[tuple[bytes, bytes]]:
+    "The (type, data) chunks of a PNG with every CRC checked; a one-line error for a damaged or cut file."
+    bad = lambda why: _fail(path, f"corrupt or truncated PNG ({why})")
+    out, i = [], len(PNG_SIG)
+    while i < len(data) and (not out or out[-1][0] != b"IEND"):
+        if i + 12 > len(data): bad("cut inside a chunk")
+        n, t = struct.unpack(">I", data[i:i+4])[0], data[i+4:i+8]
+        name = t.decode("latin-1")
+        if i + 12 + n > len(data): bad(f"{name!r} chunk cut short")
+        if zlib.crc32(data[i+4:i+8+n]) != struct.unpack(">I", data[i+8+n:i+12+n])[0]: bad(f"CRC error in the {name!r} chunk")
+        out.append((t, data[i+8:i+8+n])); i += 12 + n
+    if not out or out[0][0] != b"IHDR" or len(out[0][1]) != 13: bad("no valid IHDR header chunk")
+    if out[-1][0] != b"IEND": bad("no IEND chunk: the file is cut short")
+    return out
 
 def _png_depth(head:bytes)->int|None:
     "Bit depth from a PNG header, or None if `head` is not one."
@@ -68,15 +120,110 @@ def _split(a:np.ndarray):
     rgb = np.repeat(a[..., :1], 3, axis=2) if c <= 2 else a[..., :3]
     return rgb, (a[..., c-1] if c in (2, 4) else None), c <= 2
 
-def _decode_png16(path, data:bytes):
-    "A 16-bit PNG, all 16 bits kept, via torchvision's decoder."
-    from torchvision.io import decode_png, ImageReadMode
+# %% ../nbs/03_enhance.ipynb #ebccadbc
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))  # x0, y0, dx, dy
+_PNG_SAMPLES = {0: 1, 2: 3, 4: 2, 6: 4}  # colour type -> samples per pixel (grey, RGB, grey+alpha, RGBA; 16 bits has no palette)
+
+def _png16_rows(w:int, h:int, c:int, interlace:int)->list[tuple[int, int]]:
+    "(rows, bytes per row) of each pass of a 16-bit image: one pass, or Adam7's seven."
+    out = []
+    for x0, y0, dx, dy in (_ADAM7 if interlace else [(0, 0, 1, 1)]):
+        pw, ph = max(0, -(-(w - x0) // dx)), max(0, -(-(h - y0) // dy))
+        if pw and ph: out.append((ph, pw * c * 2))
+    return out
+
+def _clean_png16(path, chunks:list)->bytes:
+    "Validate a 16-bit PNG's header and image data completely; return a minimal PNG (IHDR, IDAT, IEND) of it."
+    bad = lambda why: _fail(path, f"corrupt or truncated PNG ({why})")
+    w, h, depth, ctype, comp, filt, inter = struct.unpack(">IIBBBBB", chunks[0][1])
+    if ctype not in _PNG_SAMPLES or comp or filt or inter > 1: bad(f"invalid header: colour type {ctype}, methods {comp}/{filt}/{inter}")
+    if max(w, h) > 1_000_000: _fail(path, f"{w}x{h} image: a side over 1,000,000 pixels (the PNG decoder's limit)")
+    idat = b"".join(d for t, d in chunks if t == b"IDAT")
+    rows = _png16_rows(w, h, _PNG_SAMPLES[ctype], inter)
+    need, z = sum(n * (1 + rb) for n, rb in rows), zlib.decompressobj()
+    try: raw = z.decompress(idat, need + 1)
+    except zlib.error as e: bad(f"image data: {e}")
+    if len(raw) != need or not z.eof or z.unused_data: bad(f"image data holds {len(raw)} of the {need} bytes the header promises")
+    r, off = np.frombuffer(raw, np.uint8), 0
+    for n, rb in rows:  # each row starts with its filter type: 0 none, 1 sub, 2 up, 3 average, 4 Paeth
+        if (r[off:off + n * (1 + rb):1 + rb] > 4).any(): bad("invalid row filter type")
+        off += n * (1 + rb)
+    return PNG_SIG + _chunk(b"IHDR", chunks[0][1]) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+# %% ../nbs/03_enhance.ipynb #ed6b62b5
+def _exif_upright(raw:bytes|None)->bytes|None:
+    "EXIF bytes with the orientation tag set to 1 (upright); None when absent or unreadable."
+    if not raw: return None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # torchvision 0.29 announces a move of its codecs
-            t = decode_png(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.UNCHANGED)
-    except Exception as e: _fail(path, f"corrupt or truncated PNG ({_first_line(e)})")
-    return t.permute(1, 2, 0).numpy().astype(np.uint16)
+        ex = Image.Exif(); ex.load(raw if raw[:6] == b"Exif\0\0" else b"Exif\0\0" + raw)
+        if 0x0112 in ex: ex[0x0112] = 1
+        return ex.tobytes()
+    except Exception: return None  # a broken EXIF block is dropped, not worth refusing the photo for
+
+def _orientation(raw:bytes|None)->int:
+    try:
+        ex = Image.Exif(); ex.load(raw if raw[:6] == b"Exif\0\0" else b"Exif\0\0" + raw); return int(ex.get(0x0112, 1))
+    except Exception: return 1
+
+def _png_meta(chunks:list)->dict:
+    "ICC profile, EXIF and the colour chunks (gAMA, cHRM, sRGB) of a PNG."
+    meta = {"png_chunks": [(t, d) for t, d in chunks if t in (b"gAMA", b"cHRM", b"sRGB")]}
+    for t, d in chunks:
+        if t == b"iCCP" and b"\0" in d[:80]:
+            try: meta["icc_profile"] = zlib.decompressobj().decompress(d[d.index(b"\0") + 2:], 1 << 26)  # name, 0, method, data
+            except zlib.error: pass
+        if t == b"eXIf": meta["exif"] = d
+    return meta
+
+# %% ../nbs/03_enhance.ipynb #dd1233a2
+def _tiff(path, data:bytes, max_pixels)->tuple|None:
+    "(array, orientation, ICC, pages) of a grey/RGB 8/16-bit TIFF via tifffile; None for what it cannot read (Pillow's turn)."
+    import tifffile, logging
+    log = logging.getLogger("tifffile"); level = log.level; log.setLevel(logging.CRITICAL)  # its warnings are not ours to print
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tf:
+            p = tf.pages.first
+            if p.dtype not in (np.uint8, np.uint16) or int(p.photometric) not in (1, 2) or p.samplesperpixel > 4: return None
+            if max_pixels and p.imagewidth * p.imagelength > max_pixels: _too_big(path, p.imagewidth, p.imagelength, max_pixels)
+            try: a = p.asarray()
+            except Exception as e:
+                if "imagecodecs" in str(e): return None  # a compression tifffile cannot undo alone (LZW, JPEG, ...)
+                raise
+            a = np.moveaxis(a, 0, -1) if a.ndim == 3 and int(p.planarconfig) == 2 else a
+            icc, o = p.tags.get(34675), p.tags.get(274)  # ICC profile, orientation
+            return (a[..., None] if a.ndim == 2 else a), int(o.value) if o else 1, icc and bytes(icc.value), len(tf.pages)
+    except ImageError: raise
+    except Exception as e: _fail(path, f"corrupt or truncated TIFF ({_first_line(e)})")
+    finally: log.setLevel(level)
+
+def _pnm16(path, data:bytes, max_pixels)->np.ndarray|None:
+    "A binary PGM/PPM (P5/P6) of more than 8 bits as (H,W,C) uint16; None for other files."
+    m = re.match(rb"P([56])(?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)\s", data[:512])
+    if not m or not 255 < int(m[4]) < 65536: return None
+    w, h, mx, c = int(m[2]), int(m[3]), int(m[4]), 1 if m[1] == b"5" else 3
+    if max_pixels and w * h > max_pixels: _too_big(path, w, h, max_pixels)
+    if len(data) - m.end() < w * h * c * 2: _fail(path, f"corrupt or truncated PPM ({len(data) - m.end()} of {w*h*c*2} bytes of pixels)")
+    a = np.frombuffer(data, ">u2", w * h * c, m.end()).reshape(h, w, c)
+    return a.astype(np.uint16) if mx == 65535 else np.rint(np.minimum(a, mx) * (65535 / mx)).astype(np.uint16)
+
+# %% ../nbs/03_enhance.ipynb #e60b4ea4
+def _too_big(path, w, h, max_pixels):
+    _fail(path, f"{w}x{h} image ({w*h/1e6:.1f} MP) is over the {max_pixels/1e6:g} MP limit (max_pixels= / --max-megapixels)")
+
+class _NativeStderr:
+    "Inside: what C libraries print on file descriptor 2 (libtiff's messages) is kept in `.lines` instead of shown."
+    def __enter__(self):
+        self.lines, self.saved = [], None
+        try:
+            self.f = tempfile.TemporaryFile(); sys.stderr.flush()
+            self.saved = os.dup(2); os.dup2(self.f.fileno(), 2)
+        except (OSError, ValueError): pass  # no usable descriptor 2: nothing to hide
+        return self
+    def __exit__(self, *exc):
+        if self.saved is None: return
+        os.dup2(self.saved, 2); os.close(self.saved); self.f.seek(0)
+        self.lines = [l for l in self.f.read().decode(errors="replace").splitlines() if l.strip()]
+        self.f.close()
 
 def _pil_array(path, im:Image.Image):
     "Pillow image in any mode -> (H,W,C) uint8/uint16 array with C in 1..4."
@@ -92,42 +239,72 @@ def _pil_array(path, im:Image.Image):
     if m in ("LA", "La"): return np.asarray(im.convert("LA"))
     return np.asarray(im.convert("RGBA" if has_alpha else "RGB"))  # palette, CMYK, YCbCr, ... -> RGB(A)
 
+# %% ../nbs/03_enhance.ipynb #6338eb7c
+def _decode_pil(path, data:bytes, max_pixels)->tuple:
+    "(array, orientation, format, meta, frames) of a file through Pillow; one-line errors."
+    old, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # Pillow's bomb limit: ours (max_pixels) is checked below
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore"); im = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError: _fail(path, "not an image (or a format Pillow cannot read)")
+    except Exception as e: _fail(path, f"corrupt image header ({_first_line(e)})")
+    finally: Image.MAX_IMAGE_PIXELS = old
+    with im:
+        w, h = im.size; fmt = im.format or "?"
+        if w == 0 or h == 0: _fail(path, f"image has no pixels ({w}x{h})")
+        if max_pixels and w*h > max_pixels: _too_big(path, w, h, max_pixels)
+        native = _NativeStderr()
+        try:
+            with native, warnings.catch_warnings():
+                warnings.simplefilter("ignore"); im.load()  # decodes all pixels now: truncated data fails here
+            a = _pil_array(path, im)
+        except ImageError: raise
+        except MemoryError: _fail(path, f"not enough memory to decode a {w}x{h} image")
+        except Exception as e: _fail(path, f"corrupt or truncated {fmt} image ({(native.lines or [_first_line(e)])[0]})")
+        try: o = int(im.getexif().get(0x0112, 1))
+        except Exception: o = 1  # a broken EXIF block is not worth refusing the photo for
+        meta = {"icc_profile": im.info.get("icc_profile"), "exif": None if fmt == "TIFF" else _exif_upright(im.info.get("exif"))}
+        return a, o, fmt, meta, getattr(im, "n_frames", 1)
+
+def _png16(path, chunks:list)->np.ndarray:
+    "A validated 16-bit PNG decoded by libpng (torchvision): (H,W,C) uint16, a tRNS colour key as an alpha channel."
+    from torchvision.io import decode_png, ImageReadMode
+    clean = _clean_png16(path, chunks)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torchvision 0.29 announces a move of its codecs
+            a = decode_png(torch.frombuffer(bytearray(clean), dtype=torch.uint8), mode=ImageReadMode.UNCHANGED).permute(1, 2, 0).numpy().astype(np.uint16)
+    except Exception as e: _fail(path, f"corrupt or truncated PNG ({_first_line(e)})")
+    ctype, trns = chunks[0][1][9], next((d for t, d in chunks if t == b"tRNS"), None)
+    if trns is not None and ctype in (0, 2) and len(trns) == 2 * _PNG_SAMPLES[ctype]:  # one grey / RGB value is transparent
+        a = np.dstack([a, np.where((a == np.frombuffer(trns, ">u2")).all(-1), 0, 65535).astype(np.uint16)])
+    return a
+
+# %% ../nbs/03_enhance.ipynb #a85a4485
 def _decode(path:str|Path, max_pixels:int|None=MAX_PIXELS)->Decoded:
     "Read the image file `path` into a `Decoded`, or raise a one-line `ImageError` naming it."
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"{path}: file not found")
-    if path.is_dir(): _fail(path, "is a folder, not an image file")
-    try: data = path.read_bytes()
-    except OSError as e: _fail(path, f"cannot read ({e.strerror or _first_line(e)})")
+    data = _read_file(path)
     if not data: _fail(path, "empty file (0 bytes)")
-    if _png_depth(data) is not None:  # PNG sizes are checked from the header, before Pillow sees the file
-        w, h = struct.unpack(">II", data[16:24])
+    a, o, fmt, meta, frames = None, 1, "?", {}, 1
+    if data[:8] == PNG_SIG:  # sizes are checked from the header, before any decoder sees the file
+        chunks = png_chunks(path, data)
+        w, h = struct.unpack(">II", chunks[0][1][:8])
         if w == 0 or h == 0: _fail(path, f"image has no pixels ({w}x{h})")  # Pillow would only say "cannot identify"
         if max_pixels and w*h > max_pixels: _too_big(path, w, h, max_pixels)
-    import io
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit is checked below
-            im = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as e: _fail(path, f"over Pillow's decompression-bomb limit ({_first_line(e)})")
-    except UnidentifiedImageError: _fail(path, "not an image (or a format Pillow cannot read)")
-    except Exception as e: _fail(path, f"corrupt image header ({_first_line(e)})")
-    with im:
-        w, h = im.size
-        if w == 0 or h == 0: _fail(path, f"image has no pixels ({w}x{h})")
-        if max_pixels and w*h > max_pixels: _too_big(path, w, h, max_pixels)
-        try: o = int(im.getexif().get(0x0112, 1))
-        except Exception: o = 1  # a broken EXIF block is not worth refusing the photo for
-        fmt = im.format or "?"
-        try:
-            if _png_depth(data) == 16: a = _decode_png16(path, data)
-            else:
-                im.load()  # decodes all pixels now: truncated data fails here
-                a = _pil_array(path, im)
-        except ImageError: raise
-        except Exception as e: _fail(path, f"corrupt or truncated {fmt} image ({_first_line(e)})")
+        meta, fmt = _png_meta(chunks), "PNG"
+        frames = next((struct.unpack(">I", d[:4])[0] for t, d in chunks if t == b"acTL" and len(d) >= 4), 1)  # animated PNG
+        if chunks[0][1][8] == 16: a, o = _png16(path, chunks), _orientation(meta.get("exif"))
+        meta["exif"] = _exif_upright(meta.get("exif"))
+    elif data[:4] in (b"II*\0", b"MM\0*") and (t := _tiff(path, data, max_pixels)) is not None:
+        a, o, icc, frames = t; fmt, meta = "TIFF", {"icc_profile": icc}
+    elif data[:2] in (b"P5", b"P6") and (a := _pnm16(path, data, max_pixels)) is not None: fmt = "PPM"
+    if a is None:
+        a, o, fmt, pil_meta, n = _decode_pil(path, data, max_pixels)
+        meta, frames = {**pil_meta, **meta}, max(frames, n)
+    if frames > 1: warnings.warn(f"{path}: {fmt} file with {frames} frames/pages: only the first is read", ImageWarning, stacklevel=2)
     rgb, alpha, gray = _split(orient(a, o))
-    return Decoded(rgb, alpha, gray, fmt)
+    return Decoded(rgb, alpha, gray, fmt, {k: v for k, v in meta.items() if v}, frames)
 
 # %% ../nbs/03_enhance.ipynb #08ecd09e
 def read_image(path:str|Path, # image file (PNG, JPEG, BMP, TIFF, WebP, ...)
@@ -163,53 +340,102 @@ def load_rgb(path:str|Path, # image file
 
 # %% ../nbs/03_enhance.ipynb #c5760351
 def png16_bytes(a:np.ndarray, # (H,W), (H,W,1..4) uint16
+                meta:dict|None=None, # "icc_profile", "exif", "png_chunks" to carry (see `Decoded.meta`)
                )->bytes:
     "Encode a 16-bit greyscale / RGB / RGBA array as PNG bytes."
     a = a[..., None] if a.ndim == 2 else a
     h, w, c = a.shape
     rows = a.astype(">u2").reshape(h, w * c).view(np.uint8)
     raw = np.concatenate([np.zeros((h, 1), np.uint8), rows], 1).tobytes()  # filter byte 0 before each row
-    def chunk(t:bytes, d:bytes)->bytes: return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    meta, extra = meta or {}, b""
+    if meta.get("icc_profile"): extra += _chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(meta["icc_profile"]))
+    for t, d in meta.get("png_chunks", ()): extra += _chunk(t, d)
+    if meta.get("exif"): extra += _chunk(b"eXIf", meta["exif"][6:] if meta["exif"][:6] == b"Exif\0\0" else meta["exif"])
     ihdr = struct.pack(">IIBBBBB", w, h, 16, {1: 0, 2: 4, 3: 2, 4: 6}[c], 0, 0, 0)
-    return PNG_SIG + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+    return PNG_SIG + _chunk(b"IHDR", ihdr) + extra + _chunk(b"IDAT", zlib.compress(raw, 6)) + _chunk(b"IEND", b"")
+
+def _tiff16(a:np.ndarray, meta:dict):
+    "A writer of a 16-bit TIFF (grey, grey+alpha, RGB, RGBA; zlib-compressed, ICC profile carried)."
+    import tifffile
+    c = 1 if a.ndim == 2 else a.shape[2]
+    kw = dict(photometric="minisblack" if c <= 2 else "rgb", compression="zlib", metadata=None)
+    if c in (2, 4): kw["extrasamples"] = ["unassalpha"]
+    if meta.get("icc_profile"): kw["iccprofile"] = meta["icc_profile"]
+    return lambda t: tifffile.imwrite(t, a, **kw)
 
 # %% ../nbs/03_enhance.ipynb #4866ab29
+def tmp_path(folder:Path)->Path:
+    "A fresh temporary file name in `folder`: hidden, short and of fixed length."
+    return Path(folder) / f".sclle-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+
 def _atomic_write(path:Path, write):
     "Call `write(tmp)` on a temporary file beside `path`, then rename it over `path`; never leaves a partial file."
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = tmp_path(path.parent)
     try:
         write(tmp)
         os.replace(tmp, path)
     finally:
-        if tmp.exists(): tmp.unlink()
+        if os.path.lexists(tmp): os.unlink(tmp)
     return path
+
+class Stopped(KeyboardInterrupt):
+    "SIGTERM or SIGHUP, raised as an exception so that cleanup (`finally`) runs; `signum` is the signal."
+    def __init__(self, signum:int): super().__init__(f"stopped by {signal.Signals(signum).name}"); self.signum = signum
+
+class stop_on_signals:
+    "Inside: SIGTERM and SIGHUP raise `Stopped` in the main thread (a second one is ignored during cleanup)."
+    SIGNALS = tuple(getattr(signal, s) for s in ("SIGTERM", "SIGHUP") if hasattr(signal, s))
+    def __enter__(self):
+        self.old = {}
+        if threading.current_thread() is threading.main_thread():
+            self.old = {s: signal.signal(s, self._raise) for s in self.SIGNALS}
+        return self
+    def _raise(self, signum, frame):
+        for s in self.old: signal.signal(s, signal.SIG_IGN)
+        raise Stopped(signum)
+    def __exit__(self, *exc):
+        for s, h in self.old.items(): signal.signal(s, h)
+
+def exit_status(e:KeyboardInterrupt)->int:
+    "The shell's exit status for a run stopped by Ctrl-C (130) or a signal (128 + its number)."
+    return 128 + getattr(e, "signum", signal.SIGINT)
+
+# %% ../nbs/03_enhance.ipynb #d0850e8a
+def _savable(a:np.ndarray, path:Path, ext:str)->np.ndarray:
+    "An array as the format of `ext` can hold it: uint8/uint16 (16 bits in PNG and TIFF only), alpha where kept."
+    if a.dtype.kind == "f": a = from_tensor(torch.from_numpy(np.ascontiguousarray(a)).movedim(-1, 0) if a.ndim == 3 else torch.from_numpy(a)[None], np.uint8)
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 2, 3, 4)) or a.dtype not in (np.uint8, np.uint16):
+        raise ImageError(f"{path}: cannot save an array of shape {a.shape} and dtype {a.dtype} (want (H,W) or (H,W,1..4) uint8/uint16)")
+    if a.dtype == np.uint16 and ext not in (".png", ".tif", ".tiff"): a = np.rint(a / 257).astype(np.uint8)  # 16 bits only there
+    if ext not in (".png", ".tif", ".tiff", ".webp") and a.ndim == 3 and a.shape[2] in (2, 4): a = a[..., :-1]  # no alpha there
+    return a[..., 0] if a.ndim == 3 and a.shape[2] == 1 else a
 
 def save_image(img:np.ndarray|Tensor|Image.Image, # (H,W) or (H,W,C) (C: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA) uint8/uint16/float in [0,1], a (3,H,W) tensor, or a PIL image
                path:str|Path, # destination; the format follows the extension (.png, .jpg, ...)
                quality:int=95, # JPEG / WebP quality
+               meta:dict|None=None, # carried where the format can hold it: "icc_profile", "exif", "png_chunks" (see `Decoded`)
               )->Path:
-    "Write an image atomically (temporary file + rename); 16-bit arrays stay 16-bit in PNG."
-    path = Path(path)
+    "Write an image atomically (temporary file + rename); 16-bit arrays stay 16-bit in PNG and TIFF."
+    path, meta = Path(path), meta or {}
     ext = path.suffix.lower()
+    fmt = Image.registered_extensions().get(ext)
+    if fmt is None: raise ImageError(f"{path}: unknown image format {ext!r} (use .png or .jpg)")
     if isinstance(img, Tensor): img = from_tensor(img)
-    if isinstance(img, Image.Image): a = None
-    else:
-        a = np.asarray(img)
-        if a.dtype.kind == "f": a = from_tensor(torch.from_numpy(np.ascontiguousarray(a)).movedim(-1, 0) if a.ndim == 3 else torch.from_numpy(a)[None], np.uint8)
-        if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 2, 3, 4)) or a.dtype not in (np.uint8, np.uint16):
-            raise ImageError(f"{path}: cannot save an array of shape {a.shape} and dtype {a.dtype} (want (H,W) or (H,W,1..4) uint8/uint16)")
-        if a.dtype == np.uint16 and ext != ".png": a = np.rint(a / 257).astype(np.uint8)  # only PNG keeps 16 bits
-        if ext not in (".png", ".tif", ".tiff", ".webp") and a.ndim == 3 and a.shape[2] in (2, 4): a = a[..., :-1]  # no alpha there
-        if a.ndim == 3 and a.shape[2] == 1: a = a[..., 0]
-    kw = dict(quality=quality) if ext in (".jpg", ".jpeg", ".webp") else {}
+    a = None if isinstance(img, Image.Image) else _savable(np.asarray(img), path, ext)
     if a is not None and a.dtype == np.uint16:
-        data = png16_bytes(a)
+        if ext != ".png": return _atomic_write(path, _tiff16(a, meta))
+        data = png16_bytes(a, meta)
         return _atomic_write(path, lambda t: t.write_bytes(data))
     im = img if a is None else Image.fromarray(a)
     if ext in (".jpg", ".jpeg") and im.mode not in ("RGB", "L", "CMYK"): im = im.convert("RGB")
     if ext == ".webp" and im.mode == "LA": im = im.convert("RGBA")
-    fmt = Image.registered_extensions().get(ext)
-    if fmt is None: raise ImageError(f"{path}: unknown image format {ext!r} (use .png or .jpg)")
+    kw = dict(quality=quality) if ext in (".jpg", ".jpeg", ".webp") else {}
+    if meta.get("icc_profile") and fmt in ("PNG", "JPEG", "WEBP", "TIFF"): kw["icc_profile"] = meta["icc_profile"]
+    if meta.get("exif") and fmt in ("PNG", "JPEG", "WEBP"): kw["exif"] = meta["exif"]
+    if meta.get("png_chunks") and fmt == "PNG":
+        from PIL.PngImagePlugin import PngInfo
+        kw["pnginfo"] = info = PngInfo()
+        for t, d in meta["png_chunks"]: info.add(t, d)
     return _atomic_write(path, lambda t: im.save(t, format=fmt, **kw))
 
 # %% ../nbs/03_enhance.ipynb #8dd58e31
@@ -322,55 +548,101 @@ import argparse, glob as _glob
 from itertools import takewhile
 WRITABLE = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")  # output formats kept as they are
 
+def _resolve(p:Path)->Path|None:
+    "`p.resolve()`, or None for a symbolic link loop."
+    try: return p.resolve()
+    except (RuntimeError, OSError): return None
+
+def _scan(d:Path, recursive:bool, errors:list, seen:set)->list[Path]:
+    "Image files of folder `d` (sub-folders too if `recursive`, linked ones followed once); problems go to `errors`."
+    try: entries = sorted(os.scandir(d), key=lambda e: e.name)
+    except OSError as e: errors.append(f"{d}: cannot list this folder ({e.strerror})"); return []
+    out = []
+    for e in entries:
+        p = Path(e.path)
+        if e.name.startswith("."): continue  # hidden files, our own temporary files among them
+        why = file_problem(p)
+        if why == "is a folder, not an image file":
+            if not recursive: continue
+            st = p.stat()
+            if (st.st_dev, st.st_ino) in seen: errors.append(f"{p}: links to a folder already searched (a loop); not followed"); continue
+            seen.add((st.st_dev, st.st_ino)); out += _scan(p, recursive, errors, seen)
+        elif p.suffix.lower() not in IMAGE_EXTS: continue
+        elif why: errors.append(f"{p}: {why}")
+        else: out.append(p)
+    return out
+
+# %% ../nbs/03_enhance.ipynb #4a4e5702
 def collect_inputs(inputs:list[str], # files, folders and glob patterns
                    recursive:bool=False, # descend into sub-folders of folder inputs
                    exclude:Path|None=None, # a folder whose files are never inputs (the output folder)
                   )->tuple[list[tuple[Path, Path]], list[str]]:
-    "Expand `inputs` into (file, output path relative to OUTDIR) pairs, and error lines for inputs that match nothing."
+    "Expand `inputs` into (file, output path relative to OUTDIR) pairs, and one error line per input that cannot be one."
     found, errors = [], []
-    ex = None if exclude is None else Path(exclude).resolve()
+    ex = None if exclude is None else _resolve(Path(exclude))
     def skip(p:Path, root:Path)->bool:
         "Is `p` one of our own outputs: inside OUTDIR, where OUTDIR is a sub-folder of the searched `root`?"
-        r = root.resolve()
-        return ex is not None and ex != r and ex.is_relative_to(r) and p.resolve().is_relative_to(ex)
+        r, q = _resolve(root), _resolve(p)
+        return None not in (ex, r, q) and ex != r and ex.is_relative_to(r) and q.is_relative_to(ex)
     def folder(d:Path, base:Path):
-        fs = sorted(p for p in (d.rglob("*") if recursive else d.iterdir())
-                    if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".") and not skip(p, base))
+        fs = [p for p in _scan(d, recursive, errors, {(d.stat().st_dev, d.stat().st_ino)}) if not skip(p, base)]
         if not fs: errors.append(f"{d}: no image files in this folder{'' if recursive else ' (use -r for sub-folders)'}")
-        found.extend((p, p.relative_to(base)) for p in fs)
+        found.extend((p, p.relative_to(base)) for p in sorted(fs))
     for s in inputs:
-        p = Path(s)
-        if p.is_dir(): folder(p, p)
-        elif p.exists(): found.append((p, Path(p.name)))
-        elif any(c in s for c in "*?["):
+        p, why = Path(s), file_problem(s)
+        if why == "is a folder, not an image file": folder(p, p)
+        elif why is None: found.append((p, Path(p.name)))
+        elif why == "file not found" and any(c in s for c in "*?["):
             ms = sorted(_glob.glob(s, recursive=True))
             root = Path(*[q for q in takewhile(lambda q: not any(c in q for c in "*?["), Path(s).parts)] or ["."])
             if not ms: errors.append(f"{s}: no files match this pattern")
             for m in map(Path, ms):
-                if m.is_dir(): folder(m, m)
-                elif not m.name.startswith(".") and not skip(m, root): found.append((m, Path(m.name)))
-        else: errors.append(f"{s}: file not found")
+                w = file_problem(m)
+                if w == "is a folder, not an image file": folder(m, m)
+                elif m.name.startswith(".") or skip(m, root): continue
+                elif w: errors.append(f"{m}: {w}")
+                else: found.append((m, Path(m.name)))
+        else: errors.append(f"{s}: {why}")
     seen, uniq = set(), []
     for p, rel in found:  # a file named twice (a folder and a glob) is enhanced once
         if p.resolve() not in seen: seen.add(p.resolve()); uniq.append((p, rel))
     return uniq, errors
 
+# %% ../nbs/03_enhance.ipynb #3921568c
 def _out_ext(src:Path, fmt:str)->str:
     if fmt == "same": return src.suffix.lower() if src.suffix.lower() in WRITABLE else ".png"
     return "." + fmt
 
+class _Parser(argparse.ArgumentParser):
+    "argparse with usage errors in one line (the usage itself is in --help)."
+    def error(self, message): self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+def _checked(kind, ok, want:str):
+    "An argparse type: `kind(s)` that must satisfy `ok`, else a one-line error saying what is wanted."
+    def parse(s:str):
+        try: v = kind(s)
+        except ValueError: v = None
+        if v is None or not ok(v): raise argparse.ArgumentTypeError(f"want {want}, got {s!r}")
+        return v
+    return parse
+
+def _suffix(s:str)->str:
+    if any(c in s for c in {"/", "\0", os.sep, os.altsep} - {None}): raise argparse.ArgumentTypeError(f"a suffix cannot hold a path separator, got {s!r}")
+    return s
+
 def _parser()->argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sclle enhance", description="Enhance low-light photos with DCE-Net (SCL-LLE).")
+    p = _Parser(prog="sclle enhance", description="Enhance low-light photos with DCE-Net (SCL-LLE).")
     p.add_argument("inputs", nargs="+", metavar="INPUTS", help="image files, folders or glob patterns")
     p.add_argument("-o", "--outdir", default="enhanced", help="output folder (default: enhanced/)")
     p.add_argument("-w", "--weights", default="default", help="DCE-Net checkpoint (the authors' or this package's), 'default' or 'random'")
-    p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders of folder inputs")
+    p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders of folder inputs (linked folders once)")
     p.add_argument("--format", choices=("same", "png", "jpg"), default="same", help="output format (default: the input's)")
-    p.add_argument("--suffix", default="", help="added to each output file name before the extension")
+    p.add_argument("--suffix", default="", type=_suffix, help="added to each output file name before the extension")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never inputs)")
-    p.add_argument("--quality", type=int, default=95, help="JPEG quality")
+    p.add_argument("--quality", type=_checked(int, lambda q: 1 <= q <= 100, "an integer in 1..100"), default=95, help="JPEG / WebP quality, 1..100")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto")
-    p.add_argument("--max-megapixels", type=float, default=MAX_PIXELS / 1e6, help="refuse larger images (0: no limit)")
+    p.add_argument("--max-megapixels", type=_checked(float, lambda m: math.isfinite(m) and m >= 0, "a number >= 0 (0: no limit)"),
+                   default=MAX_PIXELS / 1e6, help="refuse larger images (0: no limit)")
     p.add_argument("--scale", type=float, help="infer: estimate the curves at this scale (fast mode)")
     p.add_argument("--tile", type=int, help="infer: process in tiles of this size (large photos)")
     p.add_argument("--overlap", type=int, help="infer: tile overlap in pixels")
@@ -384,7 +656,28 @@ def _pick_device(d:str)->str:
     if d != "auto": return d
     return "cuda" if torch.cuda.is_available() else "cpu"
 
-# %% ../nbs/03_enhance.ipynb #4a4e5702
+# %% ../nbs/03_enhance.ipynb #6231a915
+def prepare_outdir(outdir:Path)->list[Path]:
+    "Make sure `outdir` is a writable folder (create it); the folders created, for `remove_empty`. One-line `ValueError` if not."
+    why = file_problem(outdir)
+    if why is None: raise ValueError(f"{outdir}: is a file, not a folder")
+    if why.startswith(("symbolic link loop", "broken symbolic link", "is a ")) and "folder" not in why:
+        raise ValueError(f"{outdir}: not a folder ({why.split(';')[0]})")
+    created = [q for q in [outdir, *outdir.parents] if not os.path.lexists(q)][::-1]
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        probe = tmp_path(outdir); probe.write_bytes(b""); probe.unlink()
+    except OSError as e:
+        remove_empty(created); raise ValueError(f"{outdir}: cannot write there ({e.strerror or _first_line(e)})") from None
+    return created
+
+def remove_empty(folders:list[Path]):
+    "Remove the folders this run created, innermost first, if they are still empty."
+    for d in reversed(folders):
+        try: d.rmdir()
+        except OSError: pass
+
+# %% ../nbs/03_enhance.ipynb #54314981
 import inspect
 AUTO_TILE_PIXELS, AUTO_TILE = 8_000_000, 1024  # on a GPU, larger photos are enhanced in tiles unless a tile size is given
 # (on a CPU `infer` always tiles large images, with cache-sized tiles: `CACHE_TILE`)
@@ -396,7 +689,7 @@ def enhance_file(src:Path, # input image file
                  quality:int=95, # JPEG quality
                  **opts, # passed to `infer`
                 )->Path:
-    "Enhance one file into `dst`, keeping bit depth, greyness and alpha; atomic write."
+    "Enhance one file into `dst`, keeping bit depth, greyness, alpha, ICC profile and EXIF; atomic write."
     d = _decode(src, max_pixels)
     h, w = d.rgb.shape[:2]
     if "tile" not in opts and h * w > AUTO_TILE_PIXELS and _device(model).type != "cpu" and "tile" in inspect.signature(infer).parameters:
@@ -405,59 +698,83 @@ def enhance_file(src:Path, # input image file
     if d.alpha is not None: y = np.dstack([y, d.alpha])  # alpha is not enhanced, only carried over
     if y.shape[2] == 1: y = y[..., 0]
     dst.parent.mkdir(parents=True, exist_ok=True)
-    return save_image(y, dst, quality=quality)
+    return save_image(y, dst, quality=quality, meta=d.meta)
 
-# %% ../nbs/03_enhance.ipynb #3921568c
-def _err(msg:str, bar=None):
+# %% ../nbs/03_enhance.ipynb #572e1537
+def _err(msg:str, bar=None, kind:str="error"):
     "One line on stderr, without breaking the progress bar."
-    line = f"sclle enhance: error: {msg}".replace("\n", " ")
+    line = f"sclle enhance: {kind}: {msg}".replace("\n", " ")
     if bar is not None: bar.write(line, file=sys.stderr)
     else: print(line, file=sys.stderr)
 
-def enhance_cli(argv:list[str]|None=None)->int:
-    "`sclle enhance INPUTS... -o OUTDIR --weights PATH`: exit code 0 ok, 1 some files failed, 2 usage / weights error."
-    try: args = _parser().parse_args(argv)
-    except SystemExit as e: return int(e.code or 0)
-    outdir = Path(args.outdir)
-    files, errors = collect_inputs(args.inputs, args.recursive, exclude=outdir)
-    for e in errors: _err(e)
+def _setup(args)->tuple:
+    "(model, infer options) from the command line, or a one-line usage error (`ValueError`)."
     try:
         device = torch.device(_pick_device(args.device))
         if device.type == "cuda" and not torch.cuda.is_available(): raise ValueError("no CUDA device is available")
-    except Exception as e: _err(f"--device {args.device}: {_first_line(e)}"); return 2
+    except Exception as e: raise ValueError(f"--device {args.device}: {_first_line(e)}") from None
     try: model = load_dcenet(args.weights, device=device)
     except Exception as e:
         hint = " -- use --weights PATH" if args.weights == "default" else ""
-        _err(f"cannot load weights: {_first_line(e)}{hint}"); return 2
+        raise ValueError(f"cannot load weights: {_first_line(e)}{hint}") from None
     opts = {k: getattr(args, k) for k in ("scale", "tile", "overlap", "precision") if getattr(args, k) is not None}
-    if args.compile: opts["compile"] = True
-    try: infer(model, torch.zeros(1, 3, 8, 8, device=device), **{k: v for k, v in opts.items() if k != "compile"})  # bad options: one usage error, not one per file
-    except (ValueError, TypeError) as e: _err(f"invalid option: {_first_line(e)}"); return 2
-    max_pixels = int(args.max_megapixels * 1e6) or None
-    protected = {p.resolve() for p, _ in files}  # every input, so no output can land on one
-    planned, n_ok, n_skip, n_fail = {}, 0, 0, len(errors)
+    try: infer(model, torch.zeros(1, 3, 8, 8, device=device), **opts)  # bad options: one usage error, not one per file
+    except (ValueError, TypeError) as e: raise ValueError(f"invalid option: {_first_line(e)}") from None
+    return model, {**opts, "compile": True} if args.compile else opts
+
+def _output(src:Path, rel:Path, args, protected:set, planned:dict)->tuple[Path, str|None]:
+    "The output path of `src`, and why it must not be written (or None)."
+    dst = Path(args.outdir) / rel.with_name(rel.stem + args.suffix + _out_ext(src, args.format))
+    why = file_problem(dst)
+    if why and why.startswith(("symbolic link loop", "broken symbolic link")): return dst, f"output {dst} is a {why.split(' (')[0]}; skipped"
+    key = _resolve(dst)
+    if key in protected or (why is None and os.path.samefile(src, dst)): return dst, f"output {dst} would overwrite an input; choose another -o or --suffix"
+    if key in planned: return dst, f"output {dst} is also the output of {planned[key]}; skipped (use --suffix or separate runs)"
+    planned[key] = src
+    if why and why != "file not found": return dst, f"output {dst} {why.split(';')[0]}; skipped"
+    return dst, None
+
+# %% ../nbs/03_enhance.ipynb #2227d510
+def _enhance_one(src, dst, model, args, opts, bar)->bool:
+    "Enhance one file for the command line: its warnings and its error as one line each; True if written."
+    try:
+        with warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter("always", ImageWarning)
+            enhance_file(src, dst, model, max_pixels=int(args.max_megapixels * 1e6) or None, quality=args.quality, **opts)
+        for w in ws:
+            if issubclass(w.category, ImageWarning): _err(str(w.message), bar, "warning")
+        return True
+    except (ImageError, OSError, ValueError, RuntimeError, MemoryError) as e:
+        msg = _first_line(e)
+        _err(msg if msg.startswith(str(src)) else f"{src}: {type(e).__name__}: {msg}", bar)
+        return False
+
+def enhance_cli(argv:list[str]|None=None)->int:
+    "`sclle enhance INPUTS... -o OUTDIR --weights PATH`: exit 0 ok, 1 some files failed, 2 usage error, 128+N stopped by signal N."
+    try: args = _parser().parse_args(argv)
+    except SystemExit as e: return int(e.code or 0)
+    outdir, n_ok, n_skip, created = Path(args.outdir), 0, 0, []
+    files, errors = collect_inputs(args.inputs, args.recursive, exclude=outdir)
+    for e in errors: _err(e)
+    try:
+        model, opts = _setup(args)
+        if files: created = prepare_outdir(outdir)
+    except ValueError as e: _err(str(e)); return 2
+    protected, planned, n_fail = {p.resolve() for p, _ in files}, {}, len(errors)  # every input, so no output lands on one
     from tqdm.auto import tqdm
     bar = tqdm(files, desc="enhance", unit="img", disable=args.quiet or not files, file=sys.stderr)
     try:
-        for src, rel in bar:
-            dst = outdir / rel.with_name(rel.stem + args.suffix + _out_ext(src, args.format))
-            key = dst.resolve()
-            if key in protected or (dst.exists() and src.exists() and os.path.samefile(src, dst)):
-                _err(f"{src}: output {dst} would overwrite an input; choose another -o or --suffix", bar); n_fail += 1; continue
-            if key in planned:
-                _err(f"{src}: output {dst} is also the output of {planned[key]}; skipped (use --suffix or separate runs)", bar)
-                n_fail += 1; continue
-            planned[key] = src
-            if dst.exists() and not args.overwrite:
-                n_skip += 1; continue
-            try:
-                enhance_file(src, dst, model, max_pixels=max_pixels, quality=args.quality, **opts); n_ok += 1
-            except (ImageError, OSError, ValueError, RuntimeError) as e:
-                msg = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
-                _err(msg if msg.startswith(str(src)) else f"{src}: {type(e).__name__}: {msg}", bar); n_fail += 1
-    except KeyboardInterrupt:
-        bar.close(); _err(f"interrupted after {n_ok} files; no partial output was left"); return 130
-    bar.close()
+        with stop_on_signals():
+            for src, rel in bar:
+                dst, why = _output(src, rel, args, protected, planned)
+                if why: _err(f"{src}: {why}", bar); n_fail += 1
+                elif os.path.lexists(dst) and not args.overwrite: n_skip += 1
+                elif _enhance_one(src, dst, model, args, opts, bar): n_ok += 1
+                else: n_fail += 1
+    except KeyboardInterrupt as e:
+        bar.close(); remove_empty(created)
+        _err(f"{'interrupted' if not isinstance(e, Stopped) else e} after {n_ok} files; no partial output was left"); return exit_status(e)
+    bar.close(); remove_empty(created)
     skipped = f", {n_skip} skipped (output exists; --overwrite to replace)" if n_skip else ""
     print(f"sclle enhance: {n_ok} enhanced{skipped}, {n_fail} failed -> {outdir}", file=sys.stderr)
     return 1 if n_fail else 0

@@ -179,8 +179,8 @@ def test_symlinked_output_folder_is_still_an_input_folder(tmp_path):
 
 def test_unwritable_output_folder(tmp_path):
     d = photos(tmp_path/"in"); (tmp_path/"out").write_text("a file, not a folder")
-    rc, lines = run("enhance", d, "-o", tmp_path/"out", "-w", "random", "-q")
-    assert rc == 1 and len(errors(lines)) == 2 and all(str(tmp_path/"out") in l for l in errors(lines))
+    rc, lines = run("enhance", d, "-o", tmp_path/"out", "-w", "random", "-q")   # found before any photo is enhanced
+    assert rc == 2 and len(lines) == 1 and str(tmp_path/"out") in lines[0] and "not a folder" in lines[0]
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -232,13 +232,13 @@ def test_sigkill_while_saving(tmp_path):
     p = subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(d), str(out)])
     try:
         for _ in range(600):                         # wait until the temporary file is being written
-            if any(q.name.startswith(".p0.png.tmp") for q in out.iterdir()): break
+            if any(q.name.startswith(".sclle-") for q in out.iterdir()): break
             time.sleep(0.1)
         else: pytest.fail("the child never started writing")
     finally:
         p.send_signal(signal.SIGKILL); p.wait()
     assert (out/"p0.png").read_bytes() == old        # previous output intact
     leftovers = [q.name for q in out.iterdir() if q.name != "p0.png"]
-    assert all(n.startswith(".p0.png.tmp") for n in leftovers)   # only a hidden temporary file can remain
+    assert all(n.startswith(".sclle-") and n.endswith(".tmp") for n in leftovers)   # only a hidden temporary file can remain
     assert run("enhance", out, "-o", tmp_path/"again", "-w", "random", "-q")[0] == 0   # hidden files are not inputs
     assert sorted(q.name for q in (tmp_path/"again").iterdir()) == ["p0.png"]
