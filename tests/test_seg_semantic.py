@@ -52,7 +52,7 @@ def test_errors():
     with pytest.raises(ValueError, match="integer"): semantic_brightness_loss(torch.rand(1, 3, 2, 2), torch.zeros(1, 2, 2))
     with pytest.raises(ValueError, match=r"\(N,3,H,W\)"): semantic_brightness_loss(torch.rand(1, 1, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long))
 
-def appendix_segexp(Y, labels):
+def pair_loop_segexp(Y, labels):
     "The authors' term written out with explicit (j,k) pairs: a2[j,k] = x[j] where labels[k]==i else 0."
     B = Y.shape[0]
     x = Y.mean(1)                                          # gray(Y) without the kept dim
@@ -69,7 +69,7 @@ def test_authors_segexp_matches_pair_loop(B, seed):
     g = torch.Generator().manual_seed(seed)
     y = torch.rand(B, 3, 12, 16, generator=g, requires_grad=True)
     lab = torch.randint(0, 19, (B, 12, 16), generator=g); lab[:, :2] = 255
-    a, b = authors.segexp_term(y, lab), appendix_segexp(y, lab)
+    a, b = authors.segexp_term(y, lab), pair_loop_segexp(y, lab)
     assert torch.allclose(a, b, rtol=1e-5, atol=0)
     ga, = torch.autograd.grad(a, y); gb, = torch.autograd.grad(b, y)
     assert torch.allclose(ga, gb, rtol=1e-5, atol=1e-9)
