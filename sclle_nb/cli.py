@@ -1,4 +1,4 @@
-"""`sclle enhance | train | demo | evaluate | bench`: one entry point, each subcommand implemented in its lesson.
+"""`sclle enhance | train | demo | evaluate | bench | export`: one entry point, each subcommand implemented in its lesson.
 
 Docs: https://sclle-nb.github.io/sclle_nb/cli.html.md"""
 
@@ -18,6 +18,7 @@ COMMANDS = {
     "demo":     ("sclle_nb.train",    "demo_cli",     "train on the built-in data for a few minutes, then enhance samples"),
     "evaluate": ("sclle_nb.evaluate", "evaluate_cli", "NIQE / PSNR / SSIM / mIoU tables like the paper's"),
     "bench":    ("sclle_nb.bench",    "bench_cli",    "time inference and training on this machine"),
+    "export":   ("sclle_nb.export",   "export_cli",   "write DCE-Net with its curves as one ONNX file (for onnxruntime, in Python or a web page)"),
 }
 
 def usage()->str:
