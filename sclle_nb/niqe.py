@@ -51,6 +51,7 @@ def _as_array(img):
         return t.float().numpy()
     return np.asarray(img)
 
+# %% ../nbs/15_niqe.ipynb #ccc2dae5
 def to_gray(img, # (H,W) grey or (H,W,3) RGB: uint8, uint16 or float in [0,1]; a (3,H,W) tensor; or a file path
             luma:str="gray", # "gray": MATLAB's rgb2gray (standard NIQE); "y": BT.601 Y of YCbCr (basicsr's default)
            )->np.ndarray:
