@@ -1,4 +1,4 @@
-"""Where DCE-Net's time goes on a CPU, each optimisation with its predicted and measured gain, and `sclle bench`.
+"""Each speed-up of inference on a CPU, proven equal to the plain path of lesson 2 and measured; the library's fast engine; `sclle bench`.
 
 Docs: https://sclle-nb.github.io/sclle_nb/fast.html.md"""
 
@@ -12,12 +12,13 @@ import torch
 from torch import Tensor
 import torch.nn.functional as F
 from .dcenet import DCENet, load_dcenet, init_dcenet, flops_per_pixel
-from .infer import infer, raw_maps, RADIUS
+from .infer import infer, PlainEngine, use_engine, RADIUS
+from .infer import FastEngine, fused_maps, _packer, _P
 
 # %% auto #0
-__all__ = ['FAST', 'timeit', 'matmul_fn', 'plain_infer', 'load_avg', 'variants', 'psnr', 'test_photo', 'peak_rss_mb',
-           'tiled_peak', 'authors_losses', 'train_setup', 'step_gflop', 'train_bench', 'bench', 'bench_table',
-           'bench_cli']
+__all__ = ['FAST', 'timeit', 'matmul_fn', 'plain_infer', 'load_avg', 'fast_infer', 'variants', 'psnr', 'test_photo',
+           'peak_rss_mb', 'tiled_peak', 'authors_losses', 'train_setup', 'step_gflop', 'train_bench', 'bench',
+           'bench_table', 'bench_cli']
 
 # %% ../nbs/18_fast.ipynb #925bc4d5
 def _med(v): return statistics.median(v) if v else float("nan")
@@ -41,29 +42,32 @@ def matmul_fn(n:int=4096, dtype=torch.float32):
     a, b = torch.randn(n, n, generator=g).to(dtype), torch.randn(n, n, generator=g).to(dtype)
     return (lambda: a @ b), 2*n**3
 
-def plain_infer(model, x):
-    "The plain implementation: the authors' forward (concatenations, curves one map at a time), no grad."
-    with torch.no_grad(): return model(x).enhanced.clamp(0, 1)
+def plain_infer(model, x, **kw):
+    "`infer` with the plain engine of lesson 2 (the network's forward and the curves on whole tensors)."
+    with use_engine(PlainEngine()): return infer(model, x, **kw)
 
 def load_avg()->float:
-    "1-minute load average (how busy the machine is: a sign of timing noise)."
+    "1-minute load average of the machine, printed with the benchmark."
     try: return os.getloadavg()[0]
     except OSError: return float("nan")
 
-# %% ../nbs/18_fast.ipynb #9c7348c2
+# %% ../nbs/18_fast.ipynb #2aa16707
+def fast_infer(model, x, **kw):
+    "`infer` with the library's `FastEngine` (whatever `use_engine` says elsewhere)."
+    with use_engine(FastEngine()): return infer(model, x, **kw)
+
 def variants(model:DCENet)->dict:
-    "The step-by-step variants of the exact forward (each returns the enhanced images)."
+    "The step-by-step variants of the exact path (each returns the enhanced images)."
     cl = torch.channels_last
     mcl = DCENet(); mcl.load_state_dict(model.state_dict()); mcl = mcl.to(memory_format=cl).eval()
     def chlast(x):
         with torch.no_grad(): return mcl(x.contiguous(memory_format=cl)).enhanced.clamp(0, 1)
-    def fused(x, split):
-        cp, P = torch.ops.mkldnn._convolution_pointwise, [1, 1]
-        pk = lambda w: torch.ops.mkldnn._reorder_convolution_weight(w.detach().contiguous(), P, P, P, 1, [x.shape[0], w.shape[1], *x.shape[2:]])
-        c = lambda t, m, act="relu": cp(t, pk(m.weight), m.bias.detach(), P, P, P, 1, act, [], "")
-        m = model
+    def fused(x, split):   # oneDNN kernels, with (split) or without step 1's split convolutions; the plain curve step
+        cp, m = torch.ops.mkldnn._convolution_pointwise, model
+        pack, bias = _packer(model, torch.float32, x.shape[0], x.shape[2], x.shape[3])
+        c = lambda t, m, act="relu": cp(t, pack(m.weight), bias(m), _P, _P, _P, 1, act, [], "")
         with torch.no_grad():
-            if split: r = raw_maps(model, x)
+            if split: r = fused_maps(model, x)
             else:
                 x1 = c(x.contiguous(memory_format=cl), m.e_conv1); x2 = c(x1, m.e_conv2); x3 = c(x2, m.e_conv3); x4 = c(x3, m.e_conv4)
                 x5 = c(torch.cat([x3, x4], 1), m.e_conv5); x6 = c(torch.cat([x2, x5], 1), m.e_conv6)
@@ -72,29 +76,25 @@ def variants(model:DCENet)->dict:
             for a in r.split(3, 1): y = y + a*(y*y - y)   # the plain curve step, on the raw maps r = -alpha
             return y.clamp(0, 1)
     return {"plain": lambda x: plain_infer(model, x), "channels_last": chlast,
-            "fused": lambda x: fused(x, False), "no concat": lambda x: fused(x, True), "curves in bands": lambda x: infer(model, x, tile=0),
-            "cache-sized tiles": lambda x: infer(model, x), "compile=True (not kept)": lambda x: infer(model, x, compile=True)}
+            "fused": lambda x: fused(x, False), "no concat": lambda x: fused(x, True),
+            "curves in bands": lambda x: fast_infer(model, x, tile=0), "cache-sized tiles": lambda x: fast_infer(model, x),
+            "compile=True": lambda x: fast_infer(model, x, compile=True)}
 
-# %% ../nbs/18_fast.ipynb #6a124d12
-def _shared():
-    here = [Path.cwd().resolve(), Path(__file__).resolve() if "__file__" in globals() else Path.cwd().resolve()]
-    env = os.environ.get("SCLLE_SHARED")
-    if env and (Path(env)/"SPEC.md").exists(): return Path(env)
-    return next((p/"shared" for h in here for p in h.parents if (p/"shared"/"SPEC.md").exists()), None)
-
+# %% ../nbs/18_fast.ipynb #9d64edfa
 def psnr(a:Tensor, b:Tensor)->float:
     "PSNR in dB of images in [0,1]."
     mse = ((a.float() - b.float())**2).mean().item()
     return float("inf") if mse == 0 else 10*torch.log10(torch.tensor(1/mse)).item()
 
 def test_photo(H:int=900, W:int=1200):
-    "The authors' SCL-LLE net and LIME photo 10 at HxW (from ../shared), else default weights and a darkened skimage photo."
-    sh = _shared()
-    if sh and (sh/"weights"/"SCL-LLE.pth").exists() and (sh/"data"/"LIME"/"10.png").exists():
+    "The authors' SCL-LLE net and LIME photo 10 at HxW (reference data), else default weights and a darkened skimage photo."
+    from sclle_nb.refdata import ref_path
+    ckpt, lime10 = ref_path("weights", "SCL-LLE.pth"), ref_path("data", "LIME", "10.png")
+    if ckpt and lime10:
         from PIL import Image
         import numpy as np
-        img = np.array(Image.open(sh/"data"/"LIME"/"10.png").convert("RGB").resize((W, H), Image.LANCZOS))
-        net, src = load_dcenet(sh/"weights"/"SCL-LLE.pth"), "SCL-LLE weights, LIME 10.png"
+        img = np.array(Image.open(lime10).convert("RGB").resize((W, H), Image.LANCZOS))
+        net, src = load_dcenet(ckpt), "SCL-LLE weights, LIME 10.png"
     else:
         import numpy as np
         from skimage import data as skdata
@@ -143,7 +143,7 @@ def _gram(f):
     return f @ f.transpose(1, 2) / (c*h*w)
 
 def authors_losses(net, vgg, seg_net, low, labels, pos, neg)->dict:
-    "The authors' training objective, transcribed (SPEC appendix): VGG three times on Y, contrast features every step."
+    "The authors' training objective, transcribed: VGG three times on Y, contrast features every step."
     y, A = net(low).enhanced, net.curve_maps(low)  # their net returns A with the forward; recomputing it is extra work
     B, _, H, W = y.shape
     tv = 200*2*(((A[:, :, 1:] - A[:, :, :-1])**2).sum()/((H-1)*W) + ((A[:, :, :, 1:] - A[:, :, :, :-1])**2).sum()/(H*(W-1)))/B
@@ -192,7 +192,9 @@ def train_setup(kind:str="ours", # "ours" (SCLLELoss paper mode) or "authors"
     else:
         from sclle_nb.objective import SCLLELoss
         from sclle_nb.vgg import VGGFeatures
+        from sclle_nb.lean import make_lean
         crit = SCLLELoss(mode="paper", vgg=VGGFeatures(weights=None, channels_last=True), seg_net=seg_net).to(device)
+        net, crit = make_lean(net, crit)   # as the trainer does
         def loss():
             out = net(low)
             return crit(low, out.enhanced, out.alpha, positives=pos, negatives=neg, labels=labels,

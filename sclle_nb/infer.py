@@ -1,4 +1,4 @@
-"""Running DCE-Net on images: the exact path (fast, fp32), the fast mode (curve maps at low resolution, bf16) and tiled inference for huge photos.
+"""Running DCE-Net on images: the whole image (exact), the fast mode (curve maps at low resolution) and tiles with the receptive-field margin for huge photos.
 
 Docs: https://sclle-nb.github.io/sclle_nb/infer.html.md"""
 
@@ -6,19 +6,145 @@ Docs: https://sclle-nb.github.io/sclle_nb/infer.html.md"""
 
 # %% ../nbs/02_infer.ipynb #6d1787b6
 from __future__ import annotations
-import math, warnings, logging, weakref
 from contextlib import contextmanager
 import torch
 from torch import Tensor
 import torch.nn.functional as F
 from .dcenet import DCENet
-from .curves import le_curve, apply_curves
+from .curves import apply_curves
 
 # %% auto #0
-__all__ = ['RADIUS', 'CACHE_TILE', 'raw_maps', 'infer']
+__all__ = ['RADIUS', 'curve_maps', 'enhance_whole', 'downsample', 'enhance_lowres', 'tiled', 'PlainEngine', 'infer', 'use_engine', 'engine', 'CACHE_TILE', 'fused_maps', 'banded_curves', 'compiled', 'FastEngine']
 
 # %% ../nbs/02_infer.ipynb #96b5818b
 RADIUS = 7  # receptive-field radius: 7 stacked 3x3 convolutions on the longest path, each adds 1 pixel
+
+def curve_maps(model:DCENet, # the enhancement network
+               x:Tensor, # images (N,3,H,W) in [0,1]
+               precision:str="fp32", # "fp32" or "bf16" (the convolutions in bfloat16)
+              )->Tensor:
+    "The curve maps alpha (N,24,H,W) of `x`, as float."
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        return model.curve_maps(x).float()
+
+def enhance_whole(model:DCENet, x:Tensor, precision:str="fp32")->Tensor:
+    "The whole image at once: its curve maps, then the eight curves, clamped to [0,1]."
+    return apply_curves(x, curve_maps(model, x, precision)).clamp(0, 1)
+
+# %% ../nbs/02_infer.ipynb #76aedc61
+def downsample(x:Tensor, scale:float)->Tensor:
+    "`x` resized by `scale` (antialiased bilinear), at least 1x1: the input of fast mode's network."
+    h, w = max(1, round(x.shape[2]*scale)), max(1, round(x.shape[3]*scale))
+    return F.interpolate(x.float(), size=(h, w), mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+
+def enhance_lowres(model:DCENet, x:Tensor, # the network and the images (N,3,H,W)
+                   scale:float, # the fraction of the resolution the maps are estimated at
+                   precision:str="fp32", # "fp32" or "bf16"
+                   tile:int|None=None, overlap:int|None=None, # tiles for the low-resolution maps (see below)
+                  )->Tensor:
+    "Fast mode: curve maps of `x` downsampled by `scale`, upsampled bilinearly, then the curves at full resolution."
+    maps = lambda t: curve_maps(model, t, precision)
+    xs = downsample(x, scale)
+    a = tiled(maps, xs, tile, overlap, c=model.e_conv7.out_channels) if tile else maps(xs)
+    a = F.interpolate(a, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    return apply_curves(x, a).clamp(0, 1)
+
+# %% ../nbs/02_infer.ipynb #6c7593d7
+def tiled(fn, # fn(region (N,3,h,w)) -> (N,c,h,w), a function with receptive-field radius <= overlap
+          x:Tensor, # images (N,3,H,W)
+          tile:int, # tile size in pixels
+          overlap:int|None=None, # margin around each tile (default: RADIUS)
+          c:int=3, # channels of fn's output
+         )->Tensor:
+    "Apply `fn` tile by tile with `overlap` pixels of margin, keep the tiles' centres."
+    ov = RADIUS if overlap is None else overlap
+    N, _, H, W = x.shape
+    out = torch.empty(N, c, H, W, device=x.device)
+    for r0 in range(0, H, tile):
+        for c0 in range(0, W, tile):
+            r1, c1 = min(r0+tile, H), min(c0+tile, W)
+            a0, b0 = max(r0-ov, 0), max(c0-ov, 0)
+            y = fn(x[:, :, a0:min(r1+ov, H), b0:min(c1+ov, W)])
+            out[:, :, r0:r1, c0:c1] = y[:, :, r0-a0:r1-a0, c0-b0:c1-b0]
+    return out
+
+# %% ../nbs/02_infer.ipynb #f7d264ba
+class PlainEngine:
+    "The implementation of `infer` written in this lesson: the plain functions above."
+    def whole(self, model, x, precision, compile): return enhance_whole(model, x, precision)  # `compile`: a speed option, not here
+    def lowres(self, model, x, scale, precision, tile, overlap, compile):
+        return enhance_lowres(model, x, scale, precision, tile, overlap)
+    def auto_tile(self, x:Tensor)->int|None: return None  # `tile=None`: the whole image
+
+def _check(x, scale, tile, overlap, precision, compile):
+    "One-line errors for bad arguments of `infer`."
+    if not isinstance(x, Tensor): raise ValueError(f"infer: x must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != 4 or x.shape[1] != 3: raise ValueError(f"infer: x must have shape (N,3,H,W), got {tuple(x.shape)}")
+    if not x.is_floating_point(): raise ValueError(f"infer: x must be float in [0,1], got dtype {x.dtype}")
+    if x.numel() == 0: raise ValueError(f"infer: empty image batch {tuple(x.shape)}")
+    lo, hi = torch.aminmax(x)
+    if not (lo >= 0 and hi <= 1): raise ValueError(f"infer: x must be finite and in [0,1], got min {lo.item():.4g}, max {hi.item():.4g}")
+    if not (isinstance(scale, (int, float)) and 0 < scale <= 1): raise ValueError(f"infer: scale must be in (0,1], got {scale!r}")
+    if precision not in ("fp32", "bf16"): raise ValueError(f"infer: precision must be 'fp32' or 'bf16', got {precision!r}")
+    if not isinstance(compile, bool): raise ValueError(f"infer: compile must be True or False, got {compile!r}")
+    if tile is not None and (not isinstance(tile, int) or isinstance(tile, bool) or tile < 0):
+        raise ValueError(f"infer: tile must be a positive int (0: whole image), got {tile!r}")
+    if overlap is not None and overlap < RADIUS:
+        raise ValueError(f"infer: overlap {overlap} < receptive-field radius {RADIUS}: tiles would not match the whole image")
+
+@contextmanager
+def _ieee(x:Tensor, precision:str):
+    "fp32 on a CUDA GPU means fp32: TF32 convolutions (PyTorch's default for cuDNN) are ~1e-3 off the exact output."
+    if x.device.type != "cuda" or precision != "fp32": yield; return
+    old = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try: yield
+    finally: torch.backends.cudnn.allow_tf32 = old
+
+# %% ../nbs/02_infer.ipynb #c99b865f
+@torch.no_grad()
+def infer(model:DCENet, # the enhancement network
+          x:Tensor, # images (N,3,H,W), float in [0,1]
+          *,
+          scale:float=1.0, # <1: fast mode, curve maps estimated at this fraction of the resolution
+          tile:int|None=None, # tiles of this many pixels; None: the engine's choice (`auto_tile`); 0: the whole image
+          overlap:int|None=None, # tile margin in pixels, at least the receptive-field radius RADIUS=7 (default)
+          precision:str="fp32", # "fp32" (exact) or "bf16" (faster, about 50 dB from exact)
+          compile:bool=False, # fuse the full-resolution work with `torch.compile` (the library's engine; a one-off compile of seconds)
+         )->Tensor:
+    "Enhance a batch of images with `model`: exact by default, or fast (`scale<1`, bf16), tiled for huge photos."
+    _check(x, scale, tile, overlap, precision, compile)
+    x, e = x.to(next(model.parameters()).device), engine()
+    with _ieee(x, precision):
+        if scale < 1: return e.lowres(model, x, scale, precision, tile or None, overlap, compile)
+        tile = e.auto_tile(x) if tile is None else tile
+        whole = lambda t: e.whole(model, t, precision, compile)
+        return tiled(whole, x, tile, overlap) if tile else whole(x)
+
+# %% ../nbs/02_infer.ipynb #6112398b
+_ENGINE = None  # set by `use_engine`; None: the library's default
+
+class use_engine:
+    "Make `engine` (e.g. `PlainEngine()`) the one `infer` runs (None: the default); as a `with` block, only inside it."
+    def __init__(self, engine=None):
+        global _ENGINE
+        self.old, _ENGINE = _ENGINE, engine
+    def __enter__(self): return self
+    def __exit__(self, *exc):
+        global _ENGINE
+        _ENGINE = self.old
+
+def engine():
+    "The engine `infer` runs: the one given to `use_engine`, else the library's default, `FastEngine` (lesson 18)."
+    if _ENGINE is not None: return _ENGINE
+    import sclle_nb.infer as lib  # lesson 18 appends `FastEngine` to this very module, after this lesson's code
+    return lib.FastEngine()
+
+# %% ../nbs/18_fast.ipynb #dbea983a
+import warnings, logging, weakref
+from .curves import le_curve
+
+# %% ../nbs/18_fast.ipynb #9c7348c2
 _P = [1, 1]
 _PACKED = weakref.WeakKeyDictionary()  # model -> its weights in oneDNN's layout (reordering bf16 weights takes ~5 ms each)
 
@@ -27,45 +153,48 @@ def _fused_ok(model, x:Tensor)->bool:
     return (x.device.type == "cpu" and torch.backends.mkldnn.is_available()
             and hasattr(torch.ops.mkldnn, "_convolution_pointwise") and hasattr(model, "e_conv7"))
 
-def raw_maps(model:DCENet, # the enhancement network
-             x:Tensor, # images (N,3,H,W) in [0,1]
-             precision:str="fp32", # "fp32" or "bf16"
-            )->Tensor:
-    "The network's raw tanh output r = -alpha (N,24,H,W), via fused oneDNN kernels when possible."
-    dt = torch.bfloat16 if precision == "bf16" else torch.float32
-    if not _fused_ok(model, x):
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-            return -model.curve_maps(x)
-    cp, N, H, W = torch.ops.mkldnn._convolution_pointwise, x.shape[0], x.shape[2], x.shape[3]
+def _packer(model, dt, N, H, W):
+    "pack(w, part) and bias(m): weights in oneDNN's blocked layout and biases in `dt`, made once and cached."
     cache = _PACKED.setdefault(model, {})
-    def pack(w, part=slice(None)): # weights in oneDNN's blocked layout, made once per weights, dtype and input size
+    def pack(w, part=slice(None)):
         key = (w.data_ptr(), w._version, part.start, dt, N, H, W)   # _version moves with every in-place update
         if key not in cache:
             if len(cache) > 512: cache.clear()                        # many photo sizes: start afresh
-            cache[key] = torch.ops.mkldnn._reorder_convolution_weight(w.detach()[:, part].to(dt).contiguous(), _P, _P, _P, 1,
-                                                                       [N, w.shape[1] if part.start is None else part.stop - part.start, H, W])
+            c = w.shape[1] if part.start is None else part.stop - part.start
+            cache[key] = torch.ops.mkldnn._reorder_convolution_weight(w.detach()[:, part].to(dt).contiguous(), _P, _P, _P, 1, [N, c, H, W])
         return cache[key]
     def bias(m):
         key = (m.bias.data_ptr(), m.bias._version, "bias", dt)
         if key not in cache: cache[key] = m.bias.detach().to(dt)
         return cache[key]
+    return pack, bias
+
+# %% ../nbs/18_fast.ipynb #e01f9703
+def fused_maps(model, # the enhancement network (a DCENet)
+               x:Tensor, # images (N,3,H,W) in [0,1]
+               precision:str="fp32", # "fp32" or "bf16"
+              )->Tensor:
+    "The network's raw tanh output r = -alpha (N,24,H,W), via fused oneDNN kernels when possible."
+    dt = torch.bfloat16 if precision == "bf16" else torch.float32
+    if not _fused_ok(model, x):
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"): return -model.curve_maps(x)
+    cp, (pack, bias) = torch.ops.mkldnn._convolution_pointwise, _packer(model, dt, x.shape[0], x.shape[2], x.shape[3])
     def conv(t, m, act="relu"): return cp(t, pack(m.weight), bias(m), _P, _P, _P, 1, act, [], "")
     def conv2(a, b, m, act): # m(cat[a,b]) = m_a(a) + m_b(b): the sum and the activation fused, no concatenation copy
         c = a.shape[1]
         s = cp(a, pack(m.weight, slice(0, c)), None, _P, _P, _P, 1, "none", [], "")
-        return torch.ops.mkldnn._convolution_pointwise.binary(b, s, pack(m.weight, slice(c, m.weight.shape[1])), bias(m),
-                                                               _P, _P, _P, 1, "add", 1.0, act, [], "")
+        return cp.binary(b, s, pack(m.weight, slice(c, m.weight.shape[1])), bias(m), _P, _P, _P, 1, "add", 1.0, act, [], "")
     m = model
     x1 = conv(x.to(dt).contiguous(memory_format=torch.channels_last), m.e_conv1)
     x2 = conv(x1, m.e_conv2); x3 = conv(x2, m.e_conv3); x4 = conv(x3, m.e_conv4)
     x5 = conv2(x3, x4, m.e_conv5, "relu"); x6 = conv2(x2, x5, m.e_conv6, "relu")
     return conv2(x1, x6, m.e_conv7, None).tanh_()
 
-# %% ../nbs/02_infer.ipynb #76aedc61
-def _curves(x:Tensor, # images (N,3,H,W)
-            band_maps, # band_maps(s, e) -> raw maps of rows s..e-1 as (N, e-s, W, 3n) float
-            px:int=16384, # pixels per band (maps of a band: px*96 bytes, fits in L2)
-           )->Tensor:
+# %% ../nbs/18_fast.ipynb #e2982d88
+def banded_curves(x:Tensor, # images (N,3,H,W)
+                  band_maps, # band_maps(s, e) -> raw maps r=-alpha of rows s..e-1 as (N, e-s, W, 3n) float
+                  px:int=16384, # pixels per band (maps of a band: px*96 bytes, fits in L2)
+                 )->Tensor:
     "Apply x <- x + r (x^2 - x) for each of the n maps r, band of rows by band of rows; result clamped to [0,1]."
     N, C, H, W = x.shape
     y = torch.empty(N, H, W, C, device=x.device).copy_(x.permute(0, 2, 3, 1))  # NHWC: a band of rows is one contiguous block;
@@ -73,7 +202,7 @@ def _curves(x:Tensor, # images (N,3,H,W)
     rows = max(1, px // max(1, N*W))
     t = torch.empty(N, min(rows, H), W, C, device=x.device)
     n0 = torch.get_num_threads()
-    torch.set_num_threads(1)  # many small ops: one thread saves a thread barrier per op (ruinous on shared cores)
+    torch.set_num_threads(1)  # many small ops: one thread saves a thread barrier per op
     try:
         for s in range(0, H, rows):
             yb, rb = y[:, s:s+rows], band_maps(s, min(s+rows, H))
@@ -83,12 +212,16 @@ def _curves(x:Tensor, # images (N,3,H,W)
     finally: torch.set_num_threads(n0)
     return y.clamp_(0, 1).permute(0, 3, 1, 2).contiguous()
 
+# %% ../nbs/18_fast.ipynb #0a12cda9
+CACHE_TILE = 256  # a 270x270 tile's 32-channel feature maps (9 MB each) stay in a 32 MB L3 cache
+
+# %% ../nbs/18_fast.ipynb #6a124d12
 def _apply(x:Tensor, r:Tensor)->Tensor:
-    "The curves for the raw maps r = -alpha (N,3n,H,W) on whole tensors, clamped: the GPU path and the fused one."
+    "The curves for the raw maps r = -alpha (N,3n,H,W) on whole tensors, clamped: the GPU path and the compiled one."
     return apply_curves(x, -r).clamp(0, 1).contiguous()
 
 _COMPILED = {}
-def _fused(fn, *args):
+def compiled(fn, *args):
     "`fn(*args)` compiled by `torch.compile` into one loop (made once per function); None where compiling fails here."
     c = _COMPILED.get(fn)
     if c is None: c = _COMPILED[fn] = torch.compile(fn)  # static kernel for the first size, one dynamic kernel after
@@ -103,15 +236,7 @@ def _fused(fn, *args):
         return None
     finally: log.setLevel(lvl)
 
-def _exact(model, x, precision="fp32", compile=False):
-    "Whole-image enhancement: raw maps, then the curves (fused, whole-tensor on a GPU, or in bands on a CPU)."
-    r = raw_maps(model, x, precision)
-    if compile and (y := _fused(_apply, x, r.float())) is not None: return y
-    if x.device.type != "cpu": return _apply(x, r.float())
-    r = r.permute(0, 2, 3, 1)  # NHWC view (free when r is channels-last)
-    return _curves(x, lambda s, e: r[:, s:e].float())
-
-# %% ../nbs/02_infer.ipynb #6c7593d7
+# %% ../nbs/18_fast.ipynb #804a08eb
 def _lerp_idx(n_in:int, n_out:int):
     "Source indices and weights of bilinear resampling n_in -> n_out (align_corners=False, as F.interpolate)."
     src = ((torch.arange(n_out, dtype=torch.float64) + 0.5) * (n_in / n_out) - 0.5).clamp_(min=0)
@@ -129,79 +254,31 @@ def _fast_apply(x:Tensor, # images (N,3,H,W)
         y = le_curve(y, -torch.lerp(rh[:, i0, 3*k:3*k+3], rh[:, i1, 3*k:3*k+3], w))  # the lerped raw map is -alpha
     return y.clamp(0, 1).permute(0, 2, 1, 3).contiguous()
 
-def _fast(model, x, scale, precision="fp32", tile=None, overlap=None, compile=False):
-    "Curve maps on x downsampled by `scale`, upsampled bilinearly while the curves are applied (fused, or band by band)."
-    N, C, H, W = x.shape
-    h, w = max(1, round(H*scale)), max(1, round(W*scale))
-    xs = F.interpolate(x.float(), size=(h, w), mode="bilinear", align_corners=False, antialias=True).clamp_(0, 1)
-    f = lambda t: raw_maps(model, t, precision).float()
-    rs = f(xs) if tile is None else _tiled(f, xs, tile, overlap, model.e_conv7.out_channels)
-    # the width pass of the bilinear upsampling, written straight into the (N,h,24,W) layout that `_fast_apply` reads
-    rw = F.interpolate(rs.permute(0, 2, 1, 3).reshape(N*h, -1, w), size=W, mode="linear", align_corners=False).view(N, h, -1, W)
-    i0, i1, wt = (t.to(x.device) for t in _lerp_idx(h, H))
-    if compile and (y := _fused(_fast_apply, x, rw, i0, i1, wt)) is not None: return y
-    if x.device.type != "cpu": return _fast_apply(x, rw, i0, i1, wt)
-    rh = rw.permute(0, 1, 3, 2).contiguous()  # (N,h,W,24): a band of rows is one block
-    return _curves(x, lambda s, e: torch.lerp(rh[:, i0[s:e]], rh[:, i1[s:e]], wt[s:e].view(1, -1, 1, 1)))
+# %% ../nbs/18_fast.ipynb #a0a74336
+class FastEngine(PlainEngine):
+    "`infer`'s default implementation: the plain computations with fused kernels, cache-sized tiles and bands, compile."
+    def whole(self, model, x, precision="fp32", compile=False):
+        "Whole-image enhancement: fused raw maps, then the curves (compiled, whole-tensor on a GPU, in bands on a CPU)."
+        r = fused_maps(model, x, precision)
+        if compile and (y := compiled(_apply, x, r.float())) is not None: return y
+        if x.device.type != "cpu": return _apply(x, r.float())
+        r = r.permute(0, 2, 3, 1)  # NHWC view (free when r is channels-last)
+        return banded_curves(x, lambda s, e: r[:, s:e].float())
 
-# %% ../nbs/02_infer.ipynb #f7d264ba
-def _tiled(fn, # fn(region (N,3,h,w)) -> (N,c,h,w), a function with receptive-field radius <= overlap
-           x:Tensor, # images (N,3,H,W)
-           tile:int, # tile size in pixels
-           overlap:int|None, # margin around each tile (default: RADIUS)
-           c:int=3, # channels of fn's output
-          )->Tensor:
-    "Apply `fn` tile by tile with `overlap` pixels of margin, keep the tiles' centres."
-    ov = RADIUS if overlap is None else overlap
-    N, _, H, W = x.shape
-    out = torch.empty(N, c, H, W, device=x.device)
-    for r0 in range(0, H, tile):
-        for c0 in range(0, W, tile):
-            r1, c1 = min(r0+tile, H), min(c0+tile, W)
-            a0, b0 = max(r0-ov, 0), max(c0-ov, 0)
-            y = fn(x[:, :, a0:min(r1+ov, H), b0:min(c1+ov, W)])
-            out[:, :, r0:r1, c0:c1] = y[:, :, r0-a0:r1-a0, c0-b0:c1-b0]
-    return out
+    def lowres(self, model, x, scale, precision="fp32", tile=None, overlap=None, compile=False):
+        "Fast mode: maps on `x` downsampled, upsampled separably while the curves are applied (compiled, or in bands)."
+        N, H, W = x.shape[0], x.shape[2], x.shape[3]
+        xs = downsample(x, scale); h, w = xs.shape[-2:]
+        f = lambda t: fused_maps(model, t, precision).float()
+        rs = tiled(f, xs, tile, overlap, model.e_conv7.out_channels) if tile else f(xs)
+        # the width pass of the upsampling, written straight into the (N,h,24,W) layout that `_fast_apply` reads
+        rw = F.interpolate(rs.permute(0, 2, 1, 3).reshape(N*h, -1, w), size=W, mode="linear", align_corners=False).view(N, h, -1, W)
+        i0, i1, wt = (t.to(x.device) for t in _lerp_idx(h, H))
+        if compile and (y := compiled(_fast_apply, x, rw, i0, i1, wt)) is not None: return y
+        if x.device.type != "cpu": return _fast_apply(x, rw, i0, i1, wt)
+        rh = rw.permute(0, 1, 3, 2).contiguous()  # (N,h,W,24): a band of rows is one block
+        return banded_curves(x, lambda s, e: torch.lerp(rh[:, i0[s:e]], rh[:, i1[s:e]], wt[s:e].view(1, -1, 1, 1)))
 
-# %% ../nbs/02_infer.ipynb #c99b865f
-@contextmanager
-def _ieee(x:Tensor, precision:str):
-    "fp32 on a CUDA GPU means fp32: TF32 convolutions (PyTorch's default for cuDNN) are ~1e-3 off the exact output."
-    if x.device.type != "cuda" or precision != "fp32": yield; return
-    old = torch.backends.cudnn.allow_tf32
-    torch.backends.cudnn.allow_tf32 = False
-    try: yield
-    finally: torch.backends.cudnn.allow_tf32 = old
-
-CACHE_TILE = 256  # a 270x270 tile's 32-channel feature maps (9 MB each) stay in a 32 MB L3 cache: 1.2x faster than whole
-
-@torch.no_grad()
-def infer(model:DCENet, # the enhancement network
-          x:Tensor, # images (N,3,H,W), float in [0,1]
-          *,
-          scale:float=1.0, # <1: fast mode, curve maps estimated at this fraction of the resolution
-          tile:int|None=None, # tiles of this many pixels; None: automatic (CACHE_TILE on a CPU, whole image on a GPU); 0: whole image
-          overlap:int|None=None, # tile margin in pixels, at least the receptive-field radius RADIUS=7 (default)
-          precision:str="fp32", # "fp32" (exact) or "bf16" (faster, about 40 dB from exact)
-          compile:bool=False, # fuse the full-resolution work into one loop with `torch.compile` (a one-off compile of seconds)
-         )->Tensor:
-    "Enhance a batch of images with `model`: exact by default, or fast (`scale<1`, bf16), tiled for huge photos."
-    if not isinstance(x, Tensor): raise ValueError(f"infer: x must be a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != 4 or x.shape[1] != 3: raise ValueError(f"infer: x must have shape (N,3,H,W), got {tuple(x.shape)}")
-    if not x.is_floating_point(): raise ValueError(f"infer: x must be float in [0,1], got dtype {x.dtype}")
-    if x.numel() == 0: raise ValueError(f"infer: empty image batch {tuple(x.shape)}")
-    lo, hi = torch.aminmax(x)
-    if not (lo >= 0 and hi <= 1): raise ValueError(f"infer: x must be finite and in [0,1], got min {lo.item():.4g}, max {hi.item():.4g}")
-    if not (isinstance(scale, (int, float)) and 0 < scale <= 1): raise ValueError(f"infer: scale must be in (0,1], got {scale!r}")
-    if precision not in ("fp32", "bf16"): raise ValueError(f"infer: precision must be 'fp32' or 'bf16', got {precision!r}")
-    if not isinstance(compile, bool): raise ValueError(f"infer: compile must be True or False, got {compile!r}")
-    if tile is not None and (not isinstance(tile, int) or isinstance(tile, bool) or tile < 0):
-        raise ValueError(f"infer: tile must be a positive int (0: whole image), got {tile!r}")
-    if overlap is not None and overlap < RADIUS:
-        raise ValueError(f"infer: overlap {overlap} < receptive-field radius {RADIUS}: tiles would not match the whole image")
-    x = x.to(next(model.parameters()).device)
-    with _ieee(x, precision):
-        if scale < 1: return _fast(model, x, scale, precision, tile or None, overlap, compile)
-        if tile is None and x.device.type == "cpu" and x.shape[2]*x.shape[3] > 2*CACHE_TILE**2: tile = CACHE_TILE
-        if not tile: return _exact(model, x, precision, compile)
-        return _tiled(lambda t: _exact(model, t, precision, compile), x, tile, overlap)
+    def auto_tile(self, x:Tensor)->int|None:
+        "`CACHE_TILE` on a CPU for images over twice its area (faster, same output), else the whole image."
+        return CACHE_TILE if x.device.type == "cpu" and x.shape[2]*x.shape[3] > 2*CACHE_TILE**2 else None
