@@ -6,15 +6,15 @@ Docs: https://sclle-nb.github.io/sclle_nb/evaluate.html.md"""
 
 # %% ../nbs/16_evaluate.ipynb #b7d3f155
 from __future__ import annotations
-import argparse, csv, io, os, re, sys, time
+import argparse, csv, io, os, re, sys, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 
 # %% auto #0
 __all__ = ['SPECIAL', 'LOWER_IS_BETTER', 'data_range_of', 'to_y', 'psnr', 'ssim', 'list_images', 'read_rgb', 'jpeg_roundtrip',
-           'to_uint8', 'parse_named', 'load_method', 'enhance_array', 'Results', 'evaluate', 'split_args',
-           'evaluate_cli']
+           'to_uint8', 'parse_named', 'load_method', 'enhance_array', 'Results', 'evaluate', 'check_output_path',
+           'split_args', 'evaluate_cli']
 
 # %% ../nbs/16_evaluate.ipynb #c82a85bc
 def data_range_of(a:np.ndarray)->float:
@@ -85,12 +85,19 @@ def _image_exts():
 
 def _natural(p:Path): return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)]
 
-def list_images(folder:str|Path)->list[Path]:
+def list_images(folder:str|Path, # a folder of images
+                problems:list|None=None, # gets one line per entry that cannot be read (FIFO, device, broken link, loop); None: warn
+               )->list[Path]:
     "Image files of a folder in natural order (2.png before 10.png); a clear error if there are none."
+    from sclle_nb.enhancer import _scan, ImageWarning
     folder = Path(folder)
     if not folder.exists(): raise FileNotFoundError(f"{folder}: folder not found")
     if not folder.is_dir(): raise NotADirectoryError(f"{folder}: not a folder")
-    fs = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _image_exts() and not p.name.startswith(".")), key=_natural)
+    bad = []
+    fs = sorted(_scan(folder, False, bad, set()), key=_natural)  # the enhancement lesson's folder scan: special files are never opened
+    if problems is not None: problems.extend(bad)
+    else:
+        for b in bad: warnings.warn(b, ImageWarning, stacklevel=2)
     if not fs: raise ValueError(f"{folder}: no image files in this folder")
     return fs
 
@@ -155,6 +162,8 @@ class Results:
     rows:list[dict] = field(default_factory=list) # one per (method, set, image): scores and seconds
     miou:dict = field(default_factory=dict) # (method, set or "avg") -> mIoU
     jpeg:int|None = None
+    errors:list[str] = field(default_factory=list) # one line per image that could not be read (skipped)
+    notes:list[str] = field(default_factory=list) # warnings shown (once each), e.g. only the first frame of an animation
 
     def metrics(self)->list[str]:
         "Metric names present, in table order."
@@ -272,7 +281,8 @@ def evaluate(methods:dict|list, # {name: "input" | "default" | "random" | checkp
     if not isinstance(sets, dict): sets = dict(parse_named(s) for s in sets)
     if not methods: raise ValueError("evaluate: no methods given")
     if not sets: raise ValueError("evaluate: no image sets given")
-    files = {s: list_images(f)[:max_images] for s, f in sets.items()}
+    res = Results(list(methods), list(sets), jpeg=jpeg)
+    files = {s: list_images(f, res.errors)[:max_images] for s, f in sets.items()}
     refs, labs = _per_set(reference, sets, "reference"), _per_set(labels, sets, "labels")
     if (seg is None) != (not labs): raise ValueError("evaluate: mIoU needs both a segmentation checkpoint (seg) and a labels folder")
     seg_net = None
@@ -280,25 +290,26 @@ def evaluate(methods:dict|list, # {name: "input" | "default" | "random" | checkp
         from sclle_nb.deeplab import load_deeplab
         seg_net = load_deeplab(seg)
     models = {m: (w if not isinstance(w, (str, Path)) else load_method(str(w))) for m, w in methods.items()}
-    res = Results(list(methods), list(sets), jpeg=jpeg)
     bar = tqdm(total=len(methods)*sum(map(len, files.values())), desc="evaluate", unit="img", disable=not progress, file=sys.stderr)
+    for e in res.errors: bar.write(f"warning: {e}; skipped", file=sys.stderr)
     try:
         for m, model in models.items():
             cms = {}
             for s, fs in files.items():
                 for f in fs:
-                    a = read_rgb(f)
+                    if (a := _read(f, res, bar)) is None: bar.update(1); continue
                     t0 = time.perf_counter()
                     out = enhance_array(model, a, **infer_opts)
                     row = dict(method=m, set=s, image=f.name, seconds=time.perf_counter() - t0 if model is not None else 0.)
                     try: row["NIQE"] = niqe(out, luma=luma)
-                    except ValueError as e: row["NIQE"] = float("nan"); bar.write(f"warning: {f}: {e}")
+                    except ValueError as e: row["NIQE"] = float("nan"); bar.write(f"warning: {f}: {e}", file=sys.stderr)
                     if jpeg is not None:
                         key = f"NIQE JPEG-{jpeg}"
                         try: row[key] = niqe(out if model is None else jpeg_roundtrip(out, jpeg), luma=luma)
                         except ValueError: row[key] = float("nan")
                     if s in refs:
-                        ref = to_uint8(read_rgb(_match(refs[s], f.stem, "reference")))
+                        if (ref := _read(_match(refs[s], f.stem, "reference"), res, bar)) is None: bar.update(1); continue
+                        ref = to_uint8(ref)
                         if ref.shape != out.shape: raise ValueError(f"{f}: reference is {ref.shape[1]}x{ref.shape[0]}, image is {out.shape[1]}x{out.shape[0]}")
                         row["PSNR"], row["SSIM"] = psnr(out, ref, on=on), ssim(out, ref, on=on)
                     if seg_net is not None and s in labs:
@@ -307,6 +318,19 @@ def evaluate(methods:dict|list, # {name: "input" | "default" | "random" | checkp
             for k, cm in cms.items(): res.miou[(m, k)] = cm.miou()
     finally: bar.close()
     return res
+
+def _read(f:Path, res:Results, bar)->np.ndarray|None:
+    "`read_rgb(f)`, or None after one warning line on stderr (once per file) for a file that cannot be read."
+    from sclle_nb.enhancer import ImageError, ImageWarning
+    try:
+        with warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter("always", ImageWarning); a = read_rgb(f)
+        for w in ws:
+            if issubclass(w.category, ImageWarning) and str(w.message) not in res.notes:
+                res.notes.append(str(w.message)); bar.write(f"warning: {w.message}", file=sys.stderr)
+        return a
+    except (ImageError, FileNotFoundError) as e:
+        if str(e) not in res.errors: res.errors.append(str(e)); bar.write(f"warning: {e}; skipped", file=sys.stderr)
 
 def _segment(net, out, lab, cms, s):
     "Add one image's prediction to the set's and the pooled confusion matrices."
@@ -320,15 +344,22 @@ def _segment(net, out, lab, cms, s):
 
 # %% ../nbs/16_evaluate.ipynb #94e6fac7
 def _write_atomic(path:str|Path, text:str)->Path:
-    "Write a text file atomically (temporary file in the same folder + rename)."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text); os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-    return path
+    "Write a text file atomically (a short temporary name in the same folder + rename; removed on every way out)."
+    from sclle_nb.enhancer import _atomic_write
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    return _atomic_write(path, lambda t: t.write_text(text))
+
+def check_output_path(path:str, # where a table will be written
+                      option:str, # the option that named it, for the message
+                     )->list[Path]:
+    "Before any computing: a one-line `ValueError` unless a file can be written at `path`; the folders made for it."
+    from sclle_nb.enhancer import file_problem, prepare_outdir
+    p = Path(path)
+    why = file_problem(p)
+    if why == "is a folder, not an image file" or path.endswith(("/", os.sep)): raise ValueError(f"{option} {path}: is a folder; give a file name")
+    if why not in (None, "file not found"): raise ValueError(f"{option} {path}: {why.split(';')[0]}")
+    try: return prepare_outdir(p.parent if str(p.parent) else Path("."))
+    except ValueError as e: raise ValueError(f"{option} {e}") from None
 
 def split_args(items:list[str])->tuple[dict, dict]:
     "Positional arguments -> (methods, sets): folders are image sets, everything else a method."
@@ -340,36 +371,47 @@ def split_args(items:list[str])->tuple[dict, dict]:
         else: raise ValueError(f"{it!r}: neither an image folder nor a checkpoint file (nor input/default/random)")
     return methods, sets
 
-def evaluate_cli(argv:list[str]|None=None)->int:
-    "`sclle evaluate`: score methods on image sets and print tables like the paper's."
-    p = argparse.ArgumentParser(prog="sclle evaluate", description="NIQE (always), PSNR/SSIM (--reference) and mIoU (--seg, --labels) "
+def _cli_parser()->argparse.ArgumentParser:
+    from sclle_nb.enhancer import _Parser, _checked
+    p = _Parser(prog="sclle evaluate", description="NIQE (always), PSNR/SSIM (--reference) and mIoU (--seg, --labels) "
         "of enhancement methods on image sets, as tables of methods x sets.",
         epilog="example: sclle evaluate input scl=SCL-LLE.pth LIME=data/LIME --jpeg 75 --markdown results.md")
     p.add_argument("items", nargs="+", metavar="METHOD|SET", help="NAME=WEIGHTS (input, default, random or a checkpoint) or NAME=FOLDER / FOLDER")
     p.add_argument("--reference", action="append", metavar="[SET=]FOLDER", help="normal-light references, matched by file stem (PSNR, SSIM)")
     p.add_argument("--seg", metavar="CKPT", help="segmentation checkpoint (DeepLabV3+ MobileNetV2, Cityscapes) for mIoU")
     p.add_argument("--labels", action="append", metavar="[SET=]FOLDER", help="label maps (train ids or Cityscapes labelIds), matched by stem")
-    p.add_argument("--jpeg", type=int, metavar="Q", help="also score NIQE of the outputs saved as JPEG at quality Q (the authors: 75)")
+    p.add_argument("--jpeg", type=_checked(int, lambda q: 1 <= q <= 100, "a quality in 1..100"), metavar="Q",
+                   help="also score NIQE of the outputs saved as JPEG at quality Q (the authors: 75)")
     p.add_argument("--luma", choices=["gray", "y"], default="gray", help="NIQE channel: MATLAB rgb2gray (standard) or BT.601 Y")
     p.add_argument("--on", choices=["rgb", "y"], default="rgb", help="PSNR/SSIM on RGB or on luminance Y")
-    p.add_argument("--scale", type=float, default=1.0, help="run the network at this scale (see infer)")
-    p.add_argument("--max-images", type=int, metavar="N", help="only the first N images of each set")
+    p.add_argument("--scale", type=_checked(float, lambda s: 0 < s <= 1, "a number in (0, 1]"), default=1.0, help="run the network at this scale (see infer)")
+    p.add_argument("--max-images", type=_checked(int, lambda n: n >= 1, "an integer >= 1"), metavar="N", help="only the first N images of each set")
     p.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown")
     p.add_argument("--csv", metavar="PATH", help="write the tables as CSV")
     p.add_argument("--per-image", metavar="PATH", help="write every image's scores as CSV")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    a = p.parse_args(argv)
-    if a.jpeg is not None and not 1 <= a.jpeg <= 100: p.error(f"--jpeg must be a quality in 1..100, got {a.jpeg}")
+    return p
+
+def evaluate_cli(argv:list[str]|None=None)->int:
+    "`sclle evaluate`: tables on stdout, warnings and errors on stderr; exit 0, 1 (images skipped), 2 (usage), 128+N (signal N)."
+    from sclle_nb.enhancer import stop_on_signals, exit_status, remove_empty
+    try: a = _cli_parser().parse_args(argv)
+    except SystemExit as e: return int(e.code or 0)
+    outs, made = [(a.markdown, "--markdown"), (a.csv, "--csv"), (a.per_image, "--per-image")], []
     try:
-        methods, sets = split_args(a.items)
-        if not sets: raise ValueError("no image folder given")
-        if not methods: methods = {"input": "input"}
-        opts = {"scale": a.scale} if a.scale != 1.0 else {}
-        res = evaluate(methods, sets, reference=a.reference, seg=a.seg, labels=a.labels, jpeg=a.jpeg, luma=a.luma, on=a.on,
-                       max_images=a.max_images, progress=not a.no_progress, **opts)
-    except (ValueError, FileNotFoundError, NotADirectoryError) as e:
-        print(f"sclle evaluate: error: {e}", file=sys.stderr); return 2
-    print(res)
-    for path, text in ((a.markdown, res.to_markdown), (a.csv, res.to_csv), (a.per_image, res.per_image_csv)):
-        if path: _write_atomic(path, text()); print(f"wrote {path}")
-    return 0
+        with stop_on_signals():
+            for path, opt in outs:
+                if path: made += check_output_path(path, opt)  # before the computing, not after it
+            methods, sets = split_args(a.items)
+            if not sets: raise ValueError("no image folder given")
+            res = evaluate(methods or {"input": "input"}, sets, reference=a.reference, seg=a.seg, labels=a.labels, jpeg=a.jpeg,
+                           luma=a.luma, on=a.on, max_images=a.max_images, progress=not a.no_progress, **({"scale": a.scale} if a.scale != 1.0 else {}))
+            print(res)
+            for (path, opt), text in zip(outs, (res.to_markdown, res.to_csv, res.per_image_csv)):
+                if path: _write_atomic(path, text()); print(f"wrote {path}", file=sys.stderr)
+    except (ValueError, OSError) as e:
+        remove_empty(made); print(f"sclle evaluate: error: {str(e).splitlines()[0]}", file=sys.stderr); return 2
+    except KeyboardInterrupt as e:
+        remove_empty(made); print(f"sclle evaluate: stopped ({e or 'interrupted'}); no table was written", file=sys.stderr); return exit_status(e)
+    if res.errors: print(f"sclle evaluate: {len(res.errors)} image(s) could not be read and were skipped", file=sys.stderr)
+    return 1 if res.errors else 0
