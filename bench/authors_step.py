@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The authors' SCL-LLE training iteration (SPEC appendix), transcribed, with random VGG16 weights, on CPU: the baseline.
+"""The authors' SCL-LLE training iteration, transcribed, with random VGG16 weights, on CPU: the baseline.
 
     python bench/authors_step.py [--size 384] [--batch 2] [--steps 3] [--ours] [--bf16]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""One command for every figure of issue 9: `python bench/run.py` prints the table, `--json` one JSON object.
+"""One command for every figure of the benchmark: `python bench/run.py` prints the table, `--json` one JSON object.
 
 Same as `sclle bench`; options: --quick (small sizes, a smoke test), --no-train, --rounds N.
 Inference timings are interleaved with the fp32/bf16 matrix products in one process (medians); the training

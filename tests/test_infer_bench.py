@@ -1,4 +1,4 @@
-"""`sclle bench --quick --json` prints one JSON object with every figure of issue 9; the training step runs."""
+"""`sclle bench --quick --json` prints one JSON object with every figure of the benchmark; the training step runs."""
 import json, subprocess, sys, torch
 import pytest
 

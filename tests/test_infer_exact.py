@@ -61,3 +61,18 @@ def test_receptive_field_radius():
 def test_bad_input(bad, kw, msg):
     with pytest.raises(ValueError, match=None) as e: infer(load_dcenet("random"), bad, **kw)
     assert msg in str(e.value) and "\n" not in str(e.value)
+
+def test_engines_agree_and_swap_in_one_place():
+    "`infer` runs `FastEngine` by default; `use_engine(PlainEngine())` runs the plain lesson code; both agree within 1e-5."
+    from sclle_nb.infer import engine, use_engine, PlainEngine, FastEngine
+    assert type(engine()) is FastEngine
+    net, x = load_dcenet("random", seed=7), torch.rand(2, 3, 40, 57)
+    for kw in (dict(), dict(tile=12), dict(scale=0.5), dict(scale=0.25, tile=8)):
+        with use_engine(PlainEngine()):
+            assert type(engine()) is PlainEngine
+            p = infer(net, x, **kw)
+        assert (infer(net, x, **kw) - p).abs().max() <= 1e-5, kw
+    assert type(engine()) is FastEngine                # restored after the `with` block
+    big = torch.rand(1, 3, 600, 530)                   # the fast engine tiles this for the CPU cache: same output
+    with use_engine(PlainEngine()): p = infer(net, big)
+    assert (infer(net, big) - p).abs().max() <= 1e-5
