@@ -1,4 +1,4 @@
-"""`SCLLELoss`: every term of SCL-LLE in one module, in the paper's form or exactly as the authors' code trains, with every ablation of the paper.
+"""`SCLLELoss`: every term of SCL-LLE in one module, in the paper's form (with this package's documented choices where the paper is silent) or as the authors' released loop computes it, with every ablation of the paper.
 
 Docs: https://sclle-nb.github.io/sclle_nb/objective.html.md"""
 
