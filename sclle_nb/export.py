@@ -14,8 +14,8 @@ import torch
 from .dcenet import DCENet, load_dcenet
 
 # %% auto #0
-__all__ = ['OPSET', 'OnnxGraph', 'dcenet_nodes', 'curve_nodes', 'aa_weight_nodes', 'lerp_nodes', 'dcenet_onnx', 'ExportError',
-           'export_onnx', 'export_cli']
+__all__ = ['OPSET', 'OnnxGraph', 'dcenet_nodes', 'curve_nodes', 'aa_weight_nodes', 'lerp_index', 'lerp_nodes', 'dcenet_onnx',
+           'ExportError', 'export_onnx', 'export_cli']
 
 # %% ../nbs/22_onnx.ipynb #2a26d160
 class OnnxGraph:
@@ -52,9 +52,11 @@ def dcenet_nodes(g:OnnxGraph, # the graph being built
 def curve_nodes(g:OnnxGraph, x:str, # the image (N,3,H,W)
                 r:str, # raw maps r = -alpha (N,3n,H,W)
                 n:int=8, # number of curves
+                each=None, # optional function applied to each map before its curve (the fast mode stretches it there)
                )->str:
     "The n LE curves x <- x + r (x^2 - x), then a clamp to [0,1]: the enhanced image's name."
     for rk in g("Split", r, g.const([3]*n, np.int64), axis=1, n_out=n):
+        if each: rk = each(rk)
         x = g("Add", x, g("Mul", rk, g("Sub", g("Mul", x, x), x)))
     return g("Clip", x, g.const(0.), g.const(1.))
 
@@ -80,12 +82,10 @@ def aa_weight_nodes(g:OnnxGraph, n_in:str, n_out:str)->str:
     return g("Div", w, g("ReduceSum", w, g.const([1], np.int64), keepdims=1))
 
 # %% ../nbs/22_onnx.ipynb #57f80e8c
-def lerp_nodes(g:OnnxGraph, t:str, # the tensor to stretch (N,C,h,w)
-               n_in:str, n_out:str, # (1,) int64 sizes along `axis`
-               axis:int, # 2 (height) or 3 (width)
+def lerp_index(g:OnnxGraph, n_in:str, n_out:str, # (1,) int64 sizes
                dt=np.float32, # precision of the source positions (fp64 for the height, as `infer`)
-              )->str:
-    "Bilinear (align_corners=False) resampling of `t` along `axis` from n_in to n_out pixels."
+              )->tuple[str, str, str]:
+    "Bilinear (align_corners=False) resampling from n_in to n_out pixels: source indices i0, i1 and the weight of i1."
     from onnx import TensorProto as TP
     T = _onnx_type(dt)
     fi, fo = g("Cast", n_in, to=T), g("Cast", n_out, to=T)
@@ -93,9 +93,16 @@ def lerp_nodes(g:OnnxGraph, t:str, # the tensor to stretch (N,C,h,w)
     last = g("Sub", fi, g.const(1., dt))
     i0 = g("Min", g("Floor", src), last)
     i1 = g("Min", g("Add", i0, g.const(1., dt)), last)
-    w = g("Cast", g("Sub", src, i0), to=TP.FLOAT)
+    return g("Cast", i0, to=TP.INT64), g("Cast", i1, to=TP.INT64), g("Cast", g("Sub", src, i0), to=TP.FLOAT)
+
+def lerp_nodes(g:OnnxGraph, t:str, # the tensor to stretch (N,C,h,w)
+               idx:tuple[str, str, str], # `lerp_index`'s i0, i1, weight
+               axis:int, # 2 (height) or 3 (width)
+              )->str:
+    "`t` resampled along `axis`: t[i0] + weight (t[i1] - t[i0])."
+    i0, i1, w = idx
     if axis == 2: w = g("Unsqueeze", w, g.const([1], np.int64))    # (n_out,1): broadcasts over the width
-    a, b = (g("Gather", t, g("Cast", i, to=TP.INT64), axis=axis) for i in (i0, i1))
+    a, b = g("Gather", t, i0, axis=axis), g("Gather", t, i1, axis=axis)
     return g("Add", a, g("Mul", w, g("Sub", b, a)))
 
 # %% ../nbs/22_onnx.ipynb #b689b2f0
@@ -117,8 +124,10 @@ def dcenet_onnx(net:DCENet, # the network (its weights are copied into the graph
         h, w = small(H), small(W)
         xs = g("MatMul", g("MatMul", aa_weight_nodes(g, H, h), x), g("Transpose", aa_weight_nodes(g, W, w), perm=[1, 0]))
         r = dcenet_nodes(g, g("Clip", xs, g.const(0.), g.const(1.)), net)
-        r = lerp_nodes(g, lerp_nodes(g, r, w, W, axis=3), h, H, axis=2, dt=np.float64)
-    y = curve_nodes(g, x, r, net.n_iter)
+        r = lerp_nodes(g, r, lerp_index(g, w, W), axis=3)      # the width first, at h rows: small
+        rows = lerp_index(g, h, H, np.float64)
+    stretch = None if scale == 1 else (lambda rk: lerp_nodes(g, rk, rows, axis=2))  # one map at a time: 3 channels in memory, not 24
+    y = curve_nodes(g, x, r, net.n_iter, each=stretch)
     g.nodes[-1].output[0] = "enhanced"
     io = lambda name: helper.make_tensor_value_info(name, TP.FLOAT, ["N", 3, "H", "W"])
     graph = helper.make_graph(g.nodes, "dcenet_fast" if scale < 1 else "dcenet", [io("image")], [io("enhanced")], g.inits)
