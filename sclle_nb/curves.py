@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['le_curve', 'apply_curves', 'CurvesFn', 'saved_bytes']
+__all__ = ['le_curve', 'apply_curves']
 
 # %% ../nbs/00_curves.ipynb #4db75e3b
 def le_curve(x:Tensor, # image in [0,1], any shape
@@ -25,41 +25,5 @@ def apply_curves(x:Tensor, # images (N,3,H,W) in [0,1]
                  n:int|None=None, # apply only the first `n` maps (default: all)
                 )->Tensor:
     "Apply the per-pixel, per-channel LE curve maps in `alpha` one after another."
-    maps = alpha.split(x.shape[1], dim=1)[:n]
-    if torch.is_grad_enabled() and (x.requires_grad or alpha.requires_grad) and all(a.shape == x.shape for a in maps):
-        return CurvesFn.apply(x, alpha[:, :x.shape[1]*len(maps)])  # same values, less memory (below)
-    for a in maps: x = le_curve(x, a)
+    for a in alpha.split(x.shape[1], dim=1)[:n]: x = le_curve(x, a)
     return x
-
-# %% ../nbs/00_curves.ipynb #bc68b6dc
-class CurvesFn(torch.autograd.Function):
-    "The LE curve maps applied in turn, saving only x and the maps: the iterates are recomputed in backward."
-    @staticmethod
-    def forward(ctx, x:Tensor, alpha:Tensor)->Tensor:
-        ctx.save_for_backward(x, alpha)
-        for a in alpha.split(x.shape[1], dim=1): x = le_curve(x, a)
-        return x
-
-    @staticmethod
-    def backward(ctx, g:Tensor):
-        x, alpha = ctx.saved_tensors
-        maps, xs = alpha.split(x.shape[1], dim=1), []
-        for a in maps: xs.append(x); x = le_curve(x, a)      # x_0 .. x_{n-1}, recomputed
-        ga = [None]*len(maps)
-        for k in reversed(range(len(maps))):
-            ga[k] = g*xs[k]*(1 - xs[k])                        # d x_k / d A_k
-            g = g*(1 + maps[k]*(1 - 2*xs[k]))                  # d x_k / d x_{k-1}
-        return g.to(xs[0].dtype), torch.cat(ga, 1).to(alpha.dtype)
-
-# %% ../nbs/00_curves.ipynb #96df5edc
-def saved_bytes(fn, # zero-argument function running a forward pass with autograd on
-               )->int:
-    "Bytes of the distinct tensors autograd saves for backward while `fn()` runs."
-    seen, keep = {}, []
-    def pack(t):
-        try: s = t.untyped_storage(); seen[s.data_ptr()] = max(seen.get(s.data_ptr(), 0), s.nbytes())
-        except (RuntimeError, NotImplementedError): pass    # tensors without a storage (opaque layouts)
-        keep.append(t)                                      # alive until the end: no address reused meanwhile
-        return t
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t): fn()
-    return sum(seen.values())

@@ -14,11 +14,10 @@ import torch.nn.functional as F
 import torchvision
 from torchvision.models.segmentation.deeplabv3 import ASPP
 from .cityscapes import CITYSCAPES_CLASSES
-from .vgg import frozen_conv
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'MBV2_SETTING', 'mobilenet_features', 'DeepLabV3Plus', 'freeze', 'TorchvisionSeg',
-           'load_deeplab', 'normalize', 'seg_logits', 'LeanConvAct', 'fold_bn']
+           'load_deeplab', 'normalize', 'seg_logits']
 
 # %% ../nbs/10_deeplab.ipynb #6aa0eb2f
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -194,29 +193,3 @@ def seg_logits(net:nn.Module, # segmentation network (DeepLabV3Plus, or anything
     if isinstance(out, dict): out = out["out"]
     if out.shape[-2:] != y.shape[-2:]: out = F.interpolate(out, size=y.shape[-2:], mode="bilinear", align_corners=False)
     return out
-
-# %% ../nbs/10_deeplab.ipynb #a234724c
-class LeanConvAct(nn.Module):
-    "A frozen convolution and its activation as one `frozen_conv` step (a bool mask saved for backward)."
-    def __init__(self, conv:nn.Conv2d, act:str|None): super().__init__(); self.conv, self.act = conv, act
-    def forward(self, x:Tensor)->Tensor: return frozen_conv(x, self.conv, self.act)
-
-def fold_bn(net:nn.Module, # network with Conv2d -> BatchNorm2d pairs inside nn.Sequential containers
-            lean:bool=False, # also run each convolution + ReLU/ReLU6 as one `LeanConvAct`
-           )->nn.Module:
-    "A frozen copy of `net` with every BatchNorm that follows a convolution folded into it (the BatchNorm becomes Identity)."
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-    import copy
-    net = freeze(copy.deepcopy(net))
-    for s in list(net.modules()):
-        if not isinstance(s, nn.Sequential): continue
-        for i in range(len(s) - 1):
-            if isinstance(s[i], nn.Conv2d) and isinstance(s[i + 1], nn.BatchNorm2d) and s[i + 1].track_running_stats:
-                s[i] = fuse_conv_bn_eval(s[i].eval(), s[i + 1].eval()); s[i + 1] = nn.Identity()
-        for i in range(len(s) if lean else 0):
-            if not isinstance(s[i], nn.Conv2d): continue
-            j = next((j for j in range(i + 1, len(s)) if not isinstance(s[j], nn.Identity)), None)
-            act = {nn.ReLU: "relu", nn.ReLU6: "relu6"}.get(type(s[j])) if j is not None else None
-            if act: s[j] = nn.Identity()
-            s[i] = LeanConvAct(s[i], act)
-    return net

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn, Tensor
 import torchvision
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['LAYERS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'vgg16_cache_path', 'vgg16_features', 'FrozenConvAct', 'frozen_conv',
-           'lean_max_pool', 'VGGFeatures', 'gram_matrix', 'gram_dict']
+__all__ = ['LAYERS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'vgg16_cache_path', 'vgg16_features', 'VGGFeatures', 'gram_matrix',
+           'gram_dict']
 
 # %% ../nbs/08_vgg.ipynb #691e641d
 LAYERS = {"relu1_1": 1, "relu1_2": 3, "relu2_1": 6, "relu2_2": 8, "relu3_1": 11, "relu3_2": 13, "relu3_3": 15,
@@ -52,61 +53,7 @@ def vgg16_features(weights:str|None="DEFAULT", # "DEFAULT"/"IMAGENET1K_V1" (torc
                                 "pass download=True, or use weights=None for random weights")
     return torchvision.models.vgg16(weights=torchvision.models.VGG16_Weights.IMAGENET1K_V1).features
 
-# %% ../nbs/08_vgg.ipynb #ec6b9537
-_ACTS = {"relu": (lambda z: z.relu(), lambda y: y > 0), "relu6": (lambda z: z.clamp(0, 6), lambda y: (y > 0) & (y < 6)),
-         None: (lambda z: z, None)}
-
-class FrozenConvAct(torch.autograd.Function):
-    "act(conv(x)) for a frozen convolution, saving only the weight and a bool mask of where act passed (or the output)."
-    @staticmethod
-    def forward(ctx, x:Tensor, w:Tensor, b:Tensor|None, conv_args:tuple, act:str|None, keep:bool)->Tensor:
-        fwd, passed = _ACTS[act]
-        if torch.is_autocast_enabled(x.device.type): w = w.to(torch.get_autocast_dtype(x.device.type))   # cast once, kept
-        y = fwd(torch.nn.functional.conv2d(x, w, b, *conv_args))   # autocast, if on, applies here as usual
-        cl = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-        ctx.meta = (x.shape, x.dtype, torch.channels_last if cl else torch.contiguous_format, conv_args, act, keep)
-        ctx.save_for_backward(w, y if keep else passed(y) if passed else None)
-        return y
-
-    @staticmethod
-    def backward(ctx, g:Tensor):
-        (shape, dtype, fmt, (stride, padding, dilation, groups), act, keep), (w, m) = ctx.meta, ctx.saved_tensors
-        if act is not None: g = torch.where(_ACTS[act][1](m) if keep else m, g, 0)   # through the activation
-        like = torch.empty(shape, dtype=g.dtype, device=g.device, memory_format=fmt)  # only its shape and layout are read
-        gx = torch.ops.aten.convolution_backward(g, like, w.to(g.dtype), None, stride, padding, dilation, False,
-                                                 [0]*len(stride), groups, (True, False, False))[0]
-        return gx.to(dtype), None, None, None, None, None
-
-def frozen_conv(x:Tensor, # input of the convolution
-                conv:nn.Conv2d, # a frozen convolution (no parameter gradients)
-                act:str|None="relu", # activation after it: "relu", "relu6" or None
-                keep:bool=False, # save the output itself (it is kept by its consumers anyway) instead of a mask
-               )->Tensor:
-    "act(conv(x)) through `FrozenConvAct`: the same values, a fraction of the memory for backward."
-    if not (torch.is_grad_enabled() and x.requires_grad) or conv.weight.requires_grad or conv.padding_mode != "zeros" \
-            or isinstance(conv.padding, str): return _ACTS[act][0](conv(x))   # nothing to save, or not frozen: the plain way
-    return FrozenConvAct.apply(x, conv.weight, conv.bias, (conv.stride, conv.padding, conv.dilation, conv.groups), act, keep)
-
-class _LeanMaxPool(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x:Tensor, k, s, p, d, ceil)->Tensor:
-        ctx.save_for_backward(x); ctx.args = (k, s, p, d, ceil)
-        return torch.nn.functional.max_pool2d(x, k, s, p, d, ceil_mode=ceil)
-
-    @staticmethod
-    def backward(ctx, g:Tensor):
-        (x,), (k, s, p, d, ceil) = ctx.saved_tensors, ctx.args
-        idx = torch.ops.aten.max_pool2d_with_indices(x, k, s, p, d, ceil)[1]   # the maxima, found again
-        return torch.ops.aten.max_pool2d_with_indices_backward(g, x, k, s, p, d, ceil, idx), None, None, None, None, None
-
-def lean_max_pool(x:Tensor, # input, kept alive by someone else anyway (a returned layer)
-                  pool:nn.MaxPool2d)->Tensor:
-    "`pool(x)` that saves `x` instead of int64 indices; the maxima are found again in backward."
-    pair = lambda v: [v, v] if isinstance(v, int) else list(v)
-    return _LeanMaxPool.apply(x, pair(pool.kernel_size), pair(pool.stride or pool.kernel_size), pair(pool.padding),
-                              pair(pool.dilation), pool.ceil_mode)
-
-# %% ../nbs/08_vgg.ipynb #512c4f26
+# %% ../nbs/08_vgg.ipynb #a4a3ecbe
 class VGGFeatures(nn.Module):
     "Frozen VGG16 returning a dict of named ReLU outputs (relu1_1 ... relu5_3) from one forward pass."
     def __init__(self, layers:Sequence[str]=("relu1_2", "relu2_2", "relu3_3", "relu4_3"), # layers to return
@@ -140,28 +87,30 @@ class VGGFeatures(nn.Module):
         "Stays in eval mode: the extractor is frozen."
         return super().train(False)
 
-    def forward(self, x:Tensor, # images (B,3,H,W) in [0,1]
-                layers:Sequence[str]|None=None, # this call's layers (default: the extractor's); the pass stops at the deepest
-                normalize:bool|None=None, # override the extractor's ImageNet normalisation for this call
-               )->dict[str, Tensor]:
-        if x.ndim != 4 or x.shape[1] != 3: raise ValueError(f"VGGFeatures: expected images (B,3,H,W), got {tuple(x.shape)}")
-        layers = self.layers if layers is None else tuple(layers)
-        bad = [l for l in layers if l not in LAYERS or LAYERS[l] >= len(self.features)]
-        if bad: raise ValueError(f"VGGFeatures: layers {bad} are not computed by this extractor (it stops at {self.layers[-1]} or is missing them)")
-        if self.normalize if normalize is None else normalize: x = (x - self.mean.to(x.dtype))/self.std.to(x.dtype)
-        if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
-        at = {LAYERS[l]: l for l in layers}
-        lean = torch.is_grad_enabled() and x.requires_grad   # a gradient to the image: keep as little as possible for it
-        out, i = {}, 0
-        while i <= max(at):
-            m = self.features[i]
-            if lean and isinstance(m, nn.Conv2d) and not m.weight.requires_grad:   # the conv and its ReLU in one step
-                i += 1; x = frozen_conv(x, m, "relu", keep=i in at)
-            elif lean and isinstance(m, nn.MaxPool2d) and i - 1 in at: x = lean_max_pool(x, m)
-            else: x = m(x)
-            if i in at: out[at[i]] = x
-            i += 1
-        return {l: out[l] for l in layers}
+# %% ../nbs/08_vgg.ipynb #ec6b9537
+@patch
+def _inputs(self:VGGFeatures, x:Tensor, layers:Sequence[str]|None, normalize:bool|None)->tuple[Tensor, dict[int, str]]:
+    "The checked (and normalised) images, and the module index of each layer asked for."
+    if x.ndim != 4 or x.shape[1] != 3: raise ValueError(f"VGGFeatures: expected images (B,3,H,W), got {tuple(x.shape)}")
+    layers = self.layers if layers is None else tuple(layers)
+    bad = [l for l in layers if l not in LAYERS or LAYERS[l] >= len(self.features)]
+    if bad: raise ValueError(f"VGGFeatures: layers {bad} are not computed by this extractor (it stops at {self.layers[-1]} or is missing them)")
+    if self.normalize if normalize is None else normalize: x = (x - self.mean.to(x.dtype))/self.std.to(x.dtype)
+    if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
+    return x, {LAYERS[l]: l for l in layers}
+
+@patch
+def forward(self:VGGFeatures, x:Tensor, # images (B,3,H,W) in [0,1]
+            layers:Sequence[str]|None=None, # this call's layers (default: the extractor's); the pass stops at the deepest
+            normalize:bool|None=None, # override the extractor's ImageNet normalisation for this call
+           )->dict[str, Tensor]:
+    "The named ReLU outputs of one pass through the modules, in the order of `layers`."
+    x, at = self._inputs(x, layers, normalize)
+    out = {}
+    for i, m in enumerate(self.features[:max(at) + 1]):
+        x = m(x)
+        if i in at: out[at[i]] = x
+    return {l: out[l] for l in at.values()}          # in the order asked for
 
 # %% ../nbs/08_vgg.ipynb #cf543e48
 def gram_matrix(f:Tensor, # feature maps (B,C,H,W)

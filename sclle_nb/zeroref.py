@@ -11,7 +11,7 @@ from torch import Tensor
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['colour_loss', 'SqDiffSum', 'tv_loss', 'exposure_loss', 'spatial_loss']
+__all__ = ['colour_loss', 'tv_loss', 'exposure_loss', 'spatial_loss']
 
 # %% ../nbs/07_zeroref.ipynb #ddac4866
 def _check(x:Tensor, name:str, c:int|None=3):
@@ -34,35 +34,14 @@ def colour_loss(y:Tensor, # enhanced images (B,3,H,W)
     return k.mean()
 
 # %% ../nbs/07_zeroref.ipynb #5ea83a8e
-class SqDiffSum(torch.autograd.Function):
-    "Sum of squared neighbour differences of `a` along `dim` (in at least float32), saving only `a` for backward."
-    @staticmethod
-    def forward(ctx, a:Tensor, dim:int)->Tensor:
-        ctx.save_for_backward(a); ctx.dim = dim
-        return SqDiffSum.diff(a, dim).pow(2).sum()
-
-    @staticmethod
-    def diff(a:Tensor, dim:int)->Tensor:
-        n, t = a.shape[dim], torch.promote_types(a.dtype, torch.float32)
-        return (a.narrow(dim, 1, n - 1) - a.narrow(dim, 0, n - 1)).to(t)
-
-    @staticmethod
-    def backward(ctx, g:Tensor):
-        (a,), dim = ctx.saved_tensors, ctx.dim
-        d = SqDiffSum.diff(a, dim).mul_(2*g)                 # d/d a_{i+1} of (a_{i+1} - a_i)^2, recomputed
-        ga = torch.zeros(a.shape, dtype=d.dtype, device=a.device)
-        ga.narrow(dim, 1, a.shape[dim] - 1).add_(d); ga.narrow(dim, 0, a.shape[dim] - 1).sub_(d)
-        return ga.to(a.dtype), None
-
 def tv_loss(alpha:Tensor, # curve maps (B,C,H,W), any C (24 for DCE-Net)
-            lean:bool=True, # through `SqDiffSum` (differences not kept); False: plain autograd, the authors' exact rounding
            )->Tensor:
     "Illumination smoothness: the squared total variation of `alpha`, as in Zero-DCE (without its weight)."
     _check(alpha, "tv_loss: alpha", c=None)
     B, _, H, W = alpha.shape
     if H < 2 or W < 2: raise ValueError(f"tv_loss: alpha must be at least 2x2, got {H}x{W}")
-    if lean: dh, dw = SqDiffSum.apply(alpha, 2), SqDiffSum.apply(alpha, 3)   # the maps' differences are not kept (below)
-    else: dh, dw = (alpha[:, :, 1:] - alpha[:, :, :-1]).pow(2).sum(), (alpha[..., 1:] - alpha[..., :-1]).pow(2).sum()
+    dh = (alpha[:, :, 1:] - alpha[:, :, :-1]).pow(2).sum()      # vertical neighbours
+    dw = (alpha[..., 1:] - alpha[..., :-1]).pow(2).sum()        # horizontal neighbours
     return 2*(dh/((H-1)*W) + dw/(H*(W-1)))/B
 
 # %% ../nbs/07_zeroref.ipynb #e9ea2ea5
