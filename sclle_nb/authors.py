@@ -26,7 +26,8 @@ GRAM_SLICES = {"relu1_2": slice(0, 4), "relu2_2": slice(4, 9), "relu3_3": slice(
 GRAM_LAYERS = ("relu1_2", "relu2_2")  # the two their Gram term sums (relu3_3 is computed and unused)
 PERCEPT_SLICE = slice(0, 23)  # features[0:23] ends at relu4_3
 
-def gray(x:Tensor)->Tensor:
+def gray(x:Tensor, # images (B,3,H,W)
+        )->Tensor:
     "The grey image: mean over the 3 channels, keeping the channel dimension."
     return x.mean(1, keepdim=True)
 
@@ -82,7 +83,9 @@ def vgg_percept(vgg:nn.Sequential, # torchvision VGG16 `features` (or its first 
     return vgg[PERCEPT_SLICE](x)
 
 # %% ../nbs/13a_authors.ipynb #c64e03b3
-def grey_l1(x:Tensor, y:Tensor)->Tensor:
+def grey_l1(x:Tensor, # images (B,3,H,W)
+            y:Tensor, # images of other scenes, the same shape (image b against image b)
+           )->Tensor:
     "Mean absolute difference of the grey images, pixel by pixel (the images are paired)."
     if x.shape != y.shape: raise ValueError(f"grey_l1: images must have the same shape (the authors pair them), got {tuple(x.shape)} and {tuple(y.shape)}")
     return torch.mean(torch.abs(gray(x) - gray(y)))
@@ -96,7 +99,8 @@ def grey_triplet(y:Tensor, # enhanced images (B,3,H,W)
     return torch.clamp(grey_l1(y, p) - grey_l1(y, n) + margin, min=0)
 
 # %% ../nbs/13a_authors.ipynb #1b51d926
-def gram(f:Tensor)->Tensor:
+def gram(f:Tensor, # feature maps (B,C,H,W)
+        )->Tensor:
     "G(F) = F F^T/(C*H*W) per image, as the authors compute it (`bmm`)."
     b, c, h, w = f.shape
     f = f.view(b, c, h*w)
@@ -112,7 +116,10 @@ def vgg_grams(vgg:nn.Sequential, # torchvision VGG16 `features` (at least its fi
         out[name] = gram(x)
     return out
 
-def gram_sse(gx:Mapping[str, Tensor], gy:Mapping[str, Tensor], layers:Sequence[str]=GRAM_LAYERS)->Tensor:
+def gram_sse(gx:Mapping[str, Tensor], # Gram matrices of one batch, layer -> (B,C,C)
+             gy:Mapping[str, Tensor], # of the paired batch
+             layers:Sequence[str]=GRAM_LAYERS, # the layers summed
+            )->Tensor:
     "S: squared Gram differences summed over the batch (paired images), both Gram dimensions and `layers`."
     for l in layers:
         if gx[l].shape != gy[l].shape: raise ValueError(f"gram_sse: {l} Gram matrices differ in shape: {tuple(gx[l].shape)} vs {tuple(gy[l].shape)}")

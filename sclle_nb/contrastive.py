@@ -56,7 +56,8 @@ def grams_of(x:Tensor|Mapping, # images (B,3,H,W) in [0,1], or already a dict la
 
 def negative_sets(neg:Tensor|Mapping, # images, Gram dict, or a dict kind -> images / Gram dict
                   neg_kinds:str|Sequence[str]|None=None, # kinds to use: "under", "over", "both"/None (all), or a list
-                  vgg:VGGFeatures|None=None, layers:Sequence[str]|None=None,
+                  vgg:VGGFeatures|None=None, # the feature extractor for images
+                  layers:Sequence[str]|None=None, # layers to keep (default: all)
                   per_kind:bool=False, # one set per kind (True) or the kinds concatenated into one set
                  )->list[dict[str, Tensor]]:
     "Gram matrices of the chosen negatives: one set, or one set per kind."
