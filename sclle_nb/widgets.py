@@ -40,6 +40,7 @@ def to_uint8(img:Tensor|np.ndarray)->np.ndarray:
     "An image as HxWx3 uint8, for display."
     return (as_batch(img)[0].permute(1, 2, 0).numpy()*255 + 0.5).astype(np.uint8)
 
+# %% ../nbs/19_widgets.ipynb #1f231bcb
 def encode(img, # image (see `as_batch`), a matplotlib Figure, or already encoded PNG/JPEG bytes
            fmt:str="jpeg", # "jpeg" (small, for photos and frames) or "png" (lossless)
            dpi:int=72, # resolution for figures
@@ -62,6 +63,7 @@ def png_bytes(img, dpi:int=72)->bytes:
     "PNG-encode an image or a matplotlib figure."
     return encode(img, "png", dpi)
 
+# %% ../nbs/19_widgets.ipynb #3890e3a1
 def figure(**kw):
     "A matplotlib figure outside pyplot (no global state, nothing shown twice) that displays itself (JPEG) in notebooks."
     from matplotlib.figure import Figure
@@ -277,6 +279,7 @@ def _square(x, size):
     t, l = (h - size)//2, (w - size)//2
     return x[..., t:t+size, l:l+size]
 
+# %% ../nbs/19_widgets.ipynb #f976c61e
 def exposure_sweep(img:Tensor|np.ndarray|None=None, # a normal-light photo (default: astronaut)
                    evs=(-4., -3., -2., -1., 0., 1., 2.), # exposure changes in stops
                    size:int=64, # square crop side
