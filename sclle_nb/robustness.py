@@ -6,17 +6,24 @@ Docs: https://sclle-nb.github.io/sclle_nb/robustness.html.md"""
 
 # %% ../nbs/20_robustness.ipynb #d280ef0d
 from __future__ import annotations
-import os, io, struct, zlib
+import os, io, sys, stat, signal, socket, struct, zlib, hashlib, subprocess
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import NamedTuple, Callable
+from unittest import mock
 import numpy as np
 import torch
-from PIL import Image
-from .enhancer import ImageError, save_image, png16_bytes, PNG_SIG, _decode, _png_depth
+import tifffile
+from PIL import Image, ImageCms
+from .enhancer import ImageError, save_image, png16_bytes, PNG_SIG, WRITABLE, _decode, _png_depth, _chunk
 
 # %% auto #0
-__all__ = ['FILE_CASES', 'ARRAY_CASES', 'sample_rgb', 'FileCase', 'make_files', 'output_name', 'check_output', 'ArrayCase',
-           'markdown_table', 'input_table']
+__all__ = ['FILE_CASES', 'DAMAGED', 'NOT_FILES', 'ICC', 'PIXELS', 'ARRAY_CASES', 'RUN_CASES', 'sample_rgb', 'FileCase',
+           'make_files', 'output_name', 'check_output', 'digest', 'ArrayCase', 'RunCase', 'run_cli', 'photo_folder',
+           'bad_quality', 'bad_suffix', 'bad_megapixels', 'no_limit_means_none', 'outdir_is_a_file',
+           'outdir_unwritable', 'outdir_link_loop', 'output_paths_are_links', 'glob_and_named_specials',
+           'recursive_link_loop', 'sigterm_while_writing', 'sighup_while_writing', 'evaluate_table_to_folder',
+           'evaluate_damaged_file', 'evaluate_stopped_while_writing', 'run_table', 'markdown_table', 'input_table']
 
 # %% ../nbs/20_robustness.ipynb #35df6092
 def sample_rgb(h:int=48, w:int=64, seed:int=0)->np.ndarray:
@@ -43,6 +50,8 @@ class FileCase(NamedTuple):
     make: Callable # make(path) writes the file
     error: str|None = None # a refusal: this text is in the one-line error (after the file name)
     out: tuple|None = None # processed: (PIL mode, (width, height), bits) of the output file
+    warn: str|None = None # processed with a warning: this text is in the one warning line
+    check: Callable|None = None # check(input, output) for promises beyond mode, size and bits (profile, transparency)
 
 _rgb = lambda: Image.fromarray(sample_rgb())
 FILE_CASES = [
@@ -77,6 +86,116 @@ FILE_CASES = [
              out=("RGB", (64, 48), 8)),
 ]
 
+# %% ../nbs/20_robustness.ipynb #a248a930
+_a16 = lambda: sample_rgb().astype(np.uint16) * 257
+def _flip(b:bytes, at:float=0.5)->bytes: b = bytearray(b); b[int(len(b) * at)] ^= 0xFF; return bytes(b)
+def _bytes(im:Image.Image, fmt:str, **kw)->bytes: buf = io.BytesIO(); im.save(buf, format=fmt, **kw); return buf.getvalue()
+
+def _png16_edited(edit:Callable)->bytes:
+    "A 16-bit RGB PNG whose raw rows (filter byte + samples) were changed by `edit`, then compressed with valid CRCs."
+    a = _a16(); h, w, _ = a.shape
+    raw = bytearray(np.concatenate([np.zeros((h, 1), np.uint8), a.astype(">u2").reshape(h, -1).view(np.uint8)], 1).tobytes())
+    raw = edit(raw)
+    return PNG_SIG + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)) + _chunk(b"IDAT", zlib.compress(bytes(raw))) + _chunk(b"IEND", b"")
+
+def _tiff_bytes(a:np.ndarray, **kw)->bytes: buf = io.BytesIO(); tifffile.imwrite(buf, a, **kw); return buf.getvalue()
+def _bad_filter(raw): raw[3 * (1 + 64 * 6)] = 9; return raw  # row 3's filter type: only 0..4 exist
+
+DAMAGED = [
+    FileCase("crc16.png", "16-bit PNG with one flipped byte (CRC mismatch)", "refused before decoding (libpng would crash the process)",
+             lambda p: p.write_bytes(_flip(png16_bytes(_a16()))), error="CRC error in the 'IDAT' chunk"),
+    FileCase("filter16.png", "16-bit PNG, valid CRCs, a row filter type of 9", "refused before decoding (libpng would crash)",
+             lambda p: p.write_bytes(_png16_edited(_bad_filter)), error="invalid row filter type"),
+    FileCase("short16.png", "16-bit PNG, valid CRCs, image data 100 bytes short", "refused before decoding",
+             lambda p: p.write_bytes(_png16_edited(lambda r: r[:-100])), error="bytes the header promises"),
+    FileCase("cut16.png", "16-bit PNG cut in half", "refused", lambda p: p.write_bytes(png16_bytes(_a16())[:300]), error="corrupt or truncated PNG"),
+    FileCase("crc8.png", "8-bit PNG with one flipped byte", "refused", lambda p: p.write_bytes(_flip(_bytes(_rgb(), "PNG"))), error="CRC error"),
+    FileCase("cut16.tif", "16-bit TIFF cut in half", "refused", lambda p: p.write_bytes(_tiff_bytes(_a16())[:9000]), error="corrupt or truncated TIFF"),
+    FileCase("damaged16.tif", "16-bit zlib TIFF with damaged data", "refused",
+             lambda p: p.write_bytes(_flip(_tiff_bytes(_a16(), compression="zlib"), 0.3)), error="corrupt or truncated TIFF"),
+    FileCase("cut.webp", "WebP cut in half", "refused", lambda p: p.write_bytes(_bytes(_rgb(), "WEBP")[:300]), error="corrupt"),
+    FileCase("damaged.jpg", "JPEG with 40 bytes of its data overwritten", "processed: the JPEG decoder conceals the damage",
+             lambda p: p.write_bytes((lambda b: b[:len(b)//2] + b"\xff" * 40 + b[len(b)//2 + 40:])(_bytes(_rgb(), "JPEG"))),
+             out=("RGB", (64, 48), 8)),
+]
+FILE_CASES += DAMAGED
+
+# %% ../nbs/20_robustness.ipynb #3e4f2015
+def _socket(p:Path):
+    "A UNIX socket file at `p` (its path must be under ~100 bytes)."
+    s = socket.socket(socket.AF_UNIX); s.bind(str(p)); s.close()
+
+NOT_FILES = [
+    FileCase("pipe.png", "a FIFO (named pipe) with an image name", "refused without opening it (opening would wait forever)",
+             lambda p: os.mkfifo(p), error="is a FIFO (named pipe), not a regular file"),
+    FileCase("devzero.png", "a link to `/dev/zero` (endless)", "refused without reading it", lambda p: p.symlink_to("/dev/zero"),
+             error="is a character device, not a regular file"),
+    FileCase("sock.png", "a UNIX socket", "refused without opening it", _socket, error="is a socket, not a regular file"),
+    FileCase("loop.png", "a symbolic link to itself", "refused", lambda p: p.symlink_to(p.name), error="symbolic link loop"),
+    FileCase("dangling.png", "a symbolic link to a missing file", "refused", lambda p: p.symlink_to("missing.png"),
+             error="broken symbolic link (to missing.png)"),
+    FileCase("linked.png", "a symbolic link to a photo", "processed: the photo it names",
+             lambda p: (_save(_rgb(), p.with_name(".target.png")), p.symlink_to(".target.png")), out=("RGB", (64, 48), 8)),
+    FileCase("n" * 246 + ".png", "a 250-byte file name (the limit is 255)", "processed: the output gets the same name (the temporary name is short)",
+             lambda p: _save(_rgb(), p), out=("RGB", (64, 48), 8)),
+]
+FILE_CASES += NOT_FILES
+
+# %% ../nbs/20_robustness.ipynb #eba55ed8
+ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()  # a real ICC profile (sRGB, made by LittleCMS)
+def _camera(o:int=1)->bytes:
+    "EXIF bytes with orientation `o` and a maker tag."
+    ex = _exif(o); ex[0x010F] = "sclle test camera"; return ex.tobytes()
+
+def _with_trns(a:np.ndarray)->bytes:
+    "A 16-bit PNG of `a` in which the colour of its first pixel is transparent (a tRNS chunk)."
+    b = png16_bytes(a); i = b.index(b"IDAT") - 4
+    return b[:i] + _chunk(b"tRNS", a.reshape(-1, a.shape[-1] if a.ndim == 3 else 1)[0].astype(">u2").tobytes()) + b[i:]
+
+def _keeps_trns(src:Path, out:Path):
+    "The output's alpha is 0 exactly where the input had its transparent colour."
+    a, o = _decode(src), _decode(out)
+    assert o.alpha is not None and o.alpha.dtype == np.uint16 and np.array_equal(o.alpha, a.alpha), "tRNS transparency lost"
+    assert o.gray == a.gray, "greyscale became colour (or the reverse)"
+
+def _keeps_meta(src:Path, out:Path):
+    "The output carries the input's ICC profile, its EXIF maker tag, and PNG gamma if it had one."
+    a, o = _decode(src).meta, _decode(out).meta
+    assert o.get("icc_profile") == ICC, "ICC profile lost"
+    with Image.open(out) as im: assert im.getexif().get(0x010F) == "sclle test camera", "EXIF lost"
+    assert o.get("png_chunks", []) == a.get("png_chunks", []), "PNG gamma chunk lost"
+
+# %% ../nbs/20_robustness.ipynb #a9cd506e
+def _frames(p:Path):
+    ims = [Image.fromarray(sample_rgb(seed=i)).convert("P", palette=Image.Palette.ADAPTIVE) for i in range(3)]
+    ims[0].save(p, save_all=True, append_images=ims[1:])
+
+_gamma = [(b"gAMA", struct.pack(">I", 45455))]  # gamma 1/2.2, in units of 1e-5
+PIXELS = [
+    FileCase("deep.tif", "16-bit RGB TIFF", "processed: 16-bit RGB TIFF out", lambda p: p.write_bytes(_tiff_bytes(_a16())), out=("RGB", (64, 48), 16)),
+    FileCase("deepgrey.tif", "16-bit greyscale TIFF", "processed: 16-bit greyscale TIFF out",
+             lambda p: p.write_bytes(_tiff_bytes(_a16()[..., 0])), out=("I;16", (64, 48), 16)),
+    FileCase("deep16.ppm", "16-bit PPM (maxval 65535)", "processed: 16-bit RGB PNG out",
+             lambda p: p.write_bytes(b"P6\n64 48\n65535\n" + _a16().astype(">u2").tobytes()), out=("RGB", (64, 48), 16)),
+    FileCase("trns16.png", "16-bit RGB PNG with a transparent colour (tRNS)", "processed: 16-bit RGBA PNG out, alpha from tRNS",
+             lambda p: p.write_bytes(_with_trns(_a16())), out=("RGBA", (64, 48), 16), check=_keeps_trns),
+    FileCase("trnsgrey16.png", "16-bit greyscale PNG with a transparent grey (tRNS)", "processed: 16-bit grey + alpha PNG out",
+             lambda p: p.write_bytes(_with_trns(_a16()[..., 0])), out=("RGBA", (64, 48), 16), check=_keeps_trns),  # Pillow opens 16-bit LA as RGBA
+    FileCase("profile.jpg", "JPEG with an ICC profile and EXIF", "processed: the same ICC profile and EXIF in the output",
+             lambda p: _save(_rgb(), p, icc_profile=ICC, exif=_camera()), out=("RGB", (64, 48), 8), check=_keeps_meta),
+    FileCase("profile16.png", "16-bit PNG with ICC profile, gamma and EXIF orientation 6",
+             "processed: upright 16-bit PNG with the same profile, gamma and EXIF (orientation 1)",
+             lambda p: p.write_bytes(png16_bytes(_a16(), {"icc_profile": ICC, "png_chunks": _gamma, "exif": _camera(6)})),
+             out=("RGB", (48, 64), 16), check=_keeps_meta),
+    FileCase("frames.gif", "animated GIF, 3 frames", "processed: the first frame, and a warning line", _frames,
+             out=("RGB", (64, 48), 8), warn="3 frames/pages: only the first is read"),
+    FileCase("pages.tif", "TIFF with 3 pages", "processed: the first page, and a warning line",
+             lambda p: p.write_bytes(_tiff_bytes(np.stack([sample_rgb(seed=i) for i in range(3)]))), out=("RGB", (64, 48), 8),
+             warn="3 frames/pages: only the first is read"),
+]
+FILE_CASES += PIXELS
+
+# %% ../nbs/20_robustness.ipynb #7e4f2e35
 def make_files(folder:Path, cases=None)->list[Path]:
     "Write every case's file into `folder`."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
@@ -86,14 +205,29 @@ def make_files(folder:Path, cases=None)->list[Path]:
 
 def output_name(c:FileCase)->str:
     "The name `sclle enhance` gives the output of case `c` (formats it cannot write become PNG)."
-    p = Path(c.name); return p.name if p.suffix in (".png", ".jpg") else p.stem + ".png"
+    p = Path(c.name); return p.name if p.suffix in WRITABLE else p.stem + ".png"
 
-def check_output(c:FileCase, p:Path):
-    "Assert that output file `p` is what case `c` documents."
+def _bits(p:Path)->int:
+    "Bits per sample of an output file: from the PNG header, the TIFF tags, else 8."
+    head = p.read_bytes()[:32]
+    if head[:4] in (b"II*\0", b"MM\0*"):
+        with tifffile.TiffFile(p) as tf: return int(tf.pages[0].bitspersample)
+    return _png_depth(head) or 8
+
+def check_output(c:FileCase, p:Path, src:Path|None=None):
+    "Assert that output file `p` is what case `c` documents (`src`: its input, for the cases that compare the two)."
     with Image.open(p) as im: mode, size = im.mode, im.size; orient_tag = im.getexif().get(0x0112)
-    bits = 16 if _png_depth(p.read_bytes()[:32]) == 16 else 8
-    assert (mode, size, bits) == c.out, f"{c.name}: output is {(mode, size, bits)}, documented {c.out}"
+    assert (mode, size, _bits(p)) == c.out, f"{c.name}: output is {(mode, size, _bits(p))}, documented {c.out}"
     assert orient_tag in (None, 1), f"{c.name}: output still carries EXIF orientation {orient_tag}"
+    if c.check is not None and src is not None: c.check(src, p)
+
+def digest(paths)->dict:
+    "What each path is: the SHA-256 of a regular file, the `lstat` of anything else (never opened: a FIFO would block)."
+    out = {}
+    for p in map(Path, paths):
+        st = p.lstat()
+        out[p.name] = hashlib.sha256(p.read_bytes()).hexdigest() if stat.S_ISREG(st.st_mode) else (st.st_mode, st.st_size, st.st_mtime_ns)
+    return out
 
 # %% ../nbs/20_robustness.ipynb #8bd7f7e2
 class ArrayCase(NamedTuple):
@@ -127,6 +261,170 @@ ARRAY_CASES = [
     ArrayCase("an int, a string that is no file", "TypeError / FileNotFoundError", lambda: 42, "cannot enhance a int"),
 ]
 
+# %% ../nbs/20_robustness.ipynb #51d1dbf9
+class RunCase(NamedTuple):
+    "One fault of a whole run, and the function that provokes it in a fresh folder and checks what happens."
+    what: str # the fault, in words
+    behaviour: str # the documented behaviour
+    check: Callable # check(folder) raises AssertionError if the behaviour is not met
+
+def run_cli(*args)->tuple[int, list[str]]:
+    "Run `sclle ARGS...` in this process: (exit code, stderr lines)."
+    from sclle_nb.cli import main
+    err = io.StringIO()
+    with redirect_stderr(err): rc = main([str(a) for a in args])
+    return rc, err.getvalue().splitlines()
+
+def photo_folder(d:Path, n:int=2)->Path:
+    "A folder `d` with `n` small dark photos p0.png, p1.png, ..."
+    d = Path(d); d.mkdir(parents=True, exist_ok=True)
+    for i in range(n): Image.fromarray(sample_rgb(seed=i)).save(d/f"p{i}.png")
+    return d
+
+def _usage_error(tmp:Path, *opts, want:str):
+    "`sclle enhance` with `opts` stops before any work: exit 2, one line naming the option, nothing written."
+    rc, lines = run_cli("enhance", photo_folder(tmp/"in"), "-o", tmp/"out", "-w", "random", "-q", *opts)
+    assert rc == 2 and len(lines) == 1 and want in lines[0] and "Traceback" not in lines[0], (opts, rc, lines)
+    assert not (tmp/"out").exists(), "an output folder was created for a run that did nothing"
+
+def bad_quality(tmp): [_usage_error(tmp, "--quality", q, want="--quality") for q in ("500", "0", "high")]
+def bad_suffix(tmp): [_usage_error(tmp, "--suffix", s, want="--suffix") for s in ("a/b", "/x", "../up")]
+def bad_megapixels(tmp): [_usage_error(tmp, "--max-megapixels", m, want="--max-megapixels") for m in ("nan", "-1", "inf", "many")]
+
+def no_limit_means_none(tmp):
+    "--max-megapixels 0 lifts Pillow's own limit too (here lowered to 1000 pixels to show it on a small photo)."
+    with mock.patch.object(Image, "MAX_IMAGE_PIXELS", 1000):
+        rc, lines = run_cli("enhance", photo_folder(tmp/"in", 1), "-o", tmp/"out", "-w", "random", "-q", "--max-megapixels", "0")
+    assert rc == 0 and (tmp/"out"/"p0.png").exists(), lines
+
+# %% ../nbs/20_robustness.ipynb #3dd833ff
+def _never_enhanced():
+    "A patch that fails the run if any photo is enhanced: proves a check came first."
+    return mock.patch("sclle_nb.enhancer.enhance_file", side_effect=AssertionError("a photo was enhanced before the check"))
+
+def outdir_is_a_file(tmp):
+    d = photo_folder(tmp/"in"); (tmp/"out").write_text("a file where the folder should be")
+    with _never_enhanced(): rc, lines = run_cli("enhance", d, "-o", tmp/"out", "-w", "random", "-q")
+    assert rc == 2 and len(lines) == 1 and f"{tmp/'out'}: is a file, not a folder" in lines[0], lines
+
+def outdir_unwritable(tmp):
+    d = photo_folder(tmp/"in"); (tmp/"blocker").write_text("a file")
+    with _never_enhanced(): rc, lines = run_cli("enhance", d, "-o", tmp/"blocker"/"out", "-w", "random", "-q")
+    assert rc == 2 and len(lines) == 1 and "cannot write there" in lines[0], lines
+
+def outdir_link_loop(tmp):
+    d = photo_folder(tmp/"in"); (tmp/"out").symlink_to("out")
+    with _never_enhanced(): rc, lines = run_cli("enhance", d, "-o", tmp/"out", "-w", "random", "-q")
+    assert rc == 2 and len(lines) == 1 and "symbolic link loop" in lines[0], lines
+
+def output_paths_are_links(tmp):
+    "Existing outputs that are a link loop and a dangling link: those two refused, the third photo written."
+    d, out = photo_folder(tmp/"in", 3), tmp/"out"; out.mkdir()
+    (out/"p0.png").symlink_to("p0.png"); (out/"p1.png").symlink_to(tmp/"nowhere.png")
+    for extra in ([], ["--overwrite"]):
+        rc, lines = run_cli("enhance", d, "-o", out, "-w", "random", "-q", *extra)
+        errs = [l for l in lines if "error:" in l]
+        assert rc == 1 and len(errs) == 2 and "link loop" in errs[0] and "broken symbolic link" in errs[1], lines
+        assert (out/"p2.png").exists() and not (tmp/"nowhere.png").exists() and os.path.islink(out/"p1.png")
+
+def glob_and_named_specials(tmp):
+    "A glob matching a link loop, a FIFO named on the command line: one line each, no wait, the photos written."
+    d = photo_folder(tmp/"in"); (d/"loop.png").symlink_to("loop.png"); os.mkfifo(d/"pipe.jpg")
+    rc, lines = run_cli("enhance", str(d/"*.png"), d/"pipe.jpg", "-o", tmp/"out", "-w", "random", "-q")
+    errs = [l for l in lines if "error:" in l]
+    assert rc == 1 and len(errs) == 2 and sorted(p.name for p in (tmp/"out").iterdir()) == ["p0.png", "p1.png"], lines
+    assert any("loop.png: symbolic link loop" in l for l in errs) and any("pipe.jpg: is a FIFO" in l for l in errs)
+
+def recursive_link_loop(tmp):
+    "-r through a folder that links back to its parent: every photo once, one line about the loop, then it ends."
+    d = photo_folder(tmp/"in"); photo_folder(d/"sub", 1); (d/"sub"/"back").symlink_to("..")
+    rc, lines = run_cli("enhance", d, "-r", "-o", tmp/"out", "-w", "random", "-q")
+    errs = [l for l in lines if "error:" in l]
+    assert rc == 1 and len(errs) == 1 and "already searched" in errs[0] and "back" in errs[0], lines
+    assert sorted(str(p.relative_to(tmp/"out")) for p in (tmp/"out").rglob("*.png")) == ["p0.png", "p1.png", "sub/p0.png"]
+
+# %% ../nbs/20_robustness.ipynb #5b40299b
+_CHILD = r"""
+import os, sys, time
+from pathlib import Path
+from unittest import mock
+from PIL import Image
+from sclle_nb.robustness import run_cli
+sig, what = int(sys.argv[1]), sys.argv[2]
+def write_then_signal(self, fp=None, *a, **k):
+    Path(fp if what == "save" else self).write_bytes(b"half a file"); os.kill(os.getpid(), sig); time.sleep(30)  # lands mid-write
+with mock.patch.object(Image.Image if what == "save" else Path, what, write_then_signal):
+    rc, lines = run_cli(*sys.argv[3:])
+print("\n@@", rc); print("\n".join(lines))
+"""
+
+def _signalled(sig:int, what:str, *args)->tuple[int, list[str]]:
+    "In a fresh process (signal handlers belong to a main thread): patch `what` to write half a file then receive `sig`."
+    r = subprocess.run([sys.executable, "-c", _CHILD, str(sig), what, *map(str, args)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    rc, *lines = r.stdout.split("\n@@ ")[-1].strip().splitlines()  # after the marker: what run_cli returned
+    return int(rc), lines
+
+def _stop_while_writing(tmp:Path, sig:int):
+    "Signal `sig` arrives while an output is half written: exit 128+sig, one line, no temporary file, old outputs intact."
+    d, out = photo_folder(tmp/"in"), tmp/"out"
+    assert run_cli("enhance", d, "-o", out, "-w", "random", "-q")[0] == 0
+    before = digest(out.iterdir())
+    rc, lines = _signalled(sig, "save", "enhance", d, "-o", out, "-w", "random", "-q", "--overwrite")
+    assert rc == 128 + sig and len(lines) == 1 and signal.Signals(sig).name in lines[0], (rc, lines)
+    assert digest(out.iterdir()) == before, "a temporary file was left, or an output changed"
+
+def sigterm_while_writing(tmp): _stop_while_writing(tmp, signal.SIGTERM)
+def sighup_while_writing(tmp): _stop_while_writing(tmp, signal.SIGHUP)
+
+def _run_eval(*args)->tuple[int, str, list[str]]:
+    "`sclle evaluate ARGS...` in this process: (exit code, stdout, stderr lines)."
+    out = io.StringIO()
+    with redirect_stdout(out): rc, lines = run_cli("evaluate", *args)
+    return rc, out.getvalue(), lines
+
+def evaluate_table_to_folder(tmp):
+    d = photo_folder(tmp/"in", 1)
+    with mock.patch("sclle_nb.evaluate.evaluate", side_effect=AssertionError("computed before checking the output path")):
+        rc, out, lines = _run_eval("input", d, "--no-progress", "--markdown", tmp)
+    assert rc == 2 and len(lines) == 1 and "--markdown" in lines[0] and "is a folder" in lines[0], lines
+
+def evaluate_damaged_file(tmp):
+    "A damaged 16-bit PNG among the images: one warning line on stderr, the other image scored, the tables clean, exit 1."
+    d = tmp/"in"; d.mkdir()
+    Image.fromarray(sample_rgb(200, 240)).save(d/"good.png"); DAMAGED[0].make(d/DAMAGED[0].name)
+    rc, out, lines = _run_eval("input", d, "--no-progress", "--per-image", tmp/"per.csv")
+    assert rc == 1 and sum(DAMAGED[0].name in l and DAMAGED[0].error in l for l in lines) == 1, lines
+    assert "warning" not in out and "NIQE" in out and (tmp/"per.csv").read_text().count("good.png") == 1
+
+def evaluate_stopped_while_writing(tmp):
+    d = photo_folder(tmp/"in", 1)
+    rc, lines = _signalled(signal.SIGTERM, "write_text", "evaluate", "input", d, "--no-progress", "--markdown", tmp/"t.md")
+    assert rc == 143 and sorted(p.name for p in tmp.iterdir()) == ["in"], (rc, lines, list(tmp.iterdir()))
+
+# %% ../nbs/20_robustness.ipynb #270d78c9
+RUN_CASES = [
+    RunCase("`--quality 500`, `0`, `high`", "one usage line naming `--quality` (1..100) before any work; exit 2", bad_quality),
+    RunCase("`--suffix` holding a path separator (`a/b`, `../up`)", "one usage line naming `--suffix`; exit 2", bad_suffix),
+    RunCase("`--max-megapixels nan`, `-1`, `inf`", "one usage line naming `--max-megapixels`; exit 2", bad_megapixels),
+    RunCase("`--max-megapixels 0` on a photo over Pillow's own limit", "processed: 0 means no limit at all", no_limit_means_none),
+    RunCase("`-o` names a file", "one line before any photo is enhanced; exit 2", outdir_is_a_file),
+    RunCase("`-o` cannot be created (a file is in its path)", "one line (\"cannot write there\") before any photo is enhanced; exit 2", outdir_unwritable),
+    RunCase("`-o` is a symbolic link loop", "one line before any photo is enhanced; exit 2", outdir_link_loop),
+    RunCase("an output path is a link loop or a dangling link", "that photo refused in one line (with or without `--overwrite`), the rest written; exit 1", output_paths_are_links),
+    RunCase("a glob matching a link loop; a FIFO named as an input", "one line each, nothing waits, the photos written; exit 1", glob_and_named_specials),
+    RunCase("`-r` through a folder linking back to its parent", "each photo once, one line about the loop; the walk ends; exit 1", recursive_link_loop),
+    RunCase("SIGTERM while an output is being written", "one line; no temporary file; previous outputs intact; exit 143", sigterm_while_writing),
+    RunCase("SIGHUP while an output is being written", "the same; exit 129", sighup_while_writing),
+    RunCase("`sclle evaluate --markdown` naming a folder", "one line before any computing; exit 2", evaluate_table_to_folder),
+    RunCase("`sclle evaluate` with a damaged 16-bit PNG in a set", "one warning line on stderr; the other images scored; tables alone on stdout; exit 1", evaluate_damaged_file),
+    RunCase("SIGTERM while `sclle evaluate` writes a table", "no table, no temporary file; exit 143", evaluate_stopped_while_writing),
+]
+
+def run_table()->str:
+    "The documented behaviour of every whole-run fault."
+    return markdown_table([(c.what, c.behaviour) for c in RUN_CASES], ("fault", "behaviour"))
+
 # %% ../nbs/20_robustness.ipynb #bba2c10c
 def markdown_table(rows:list[tuple], header:tuple)->str:
     "A markdown table; `|` inside cells is escaped."
@@ -135,6 +433,7 @@ def markdown_table(rows:list[tuple], header:tuple)->str:
 
 def input_table()->str:
     "The documented behaviour of every bad or unusual input (files and in-memory images)."
-    rows = [(f"`{c.name}`: {c.what}", c.behaviour + (f' — "{c.error}"' if c.error else "")) for c in FILE_CASES]
+    short = lambda n: n if len(n) < 40 else f"{n[:6]}…{n[-10:]}"
+    rows = [(f"`{short(c.name)}`: {c.what}", c.behaviour + (f' — "{c.error or c.warn}"' if c.error or c.warn else "")) for c in FILE_CASES]
     rows += [(c.what + " (API)", c.behaviour + (f' — "{c.error}"' if c.error else "")) for c in ARRAY_CASES]
     return markdown_table(rows, ("input", "behaviour (refusals: one line naming the file or array, batch goes on, exit 1)"))

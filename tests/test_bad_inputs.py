@@ -1,9 +1,10 @@
 """Bad inputs and faults through the API and the CLI: every case of `sclle_nb.robustness` (the docs table) is checked here.
 
-Every file is made at run time in tmp_path. Nothing may be lost: inputs are hashed before and after, outputs are
-written atomically, an injected failure leaves no temporary file and the previous output intact.
+Every file is made at run time in tmp_path. Nothing may be lost: inputs are hashed before and after (special files by
+`lstat`, never opened), outputs are written atomically, an injected failure leaves no temporary file and the previous
+output intact. Every test runs under a timeout: a FIFO that is opened would hang it.
 """
-import hashlib, io, os, subprocess, sys, shutil
+import hashlib, io, os, subprocess, sys, shutil, warnings
 from contextlib import redirect_stderr
 from pathlib import Path
 from unittest import mock
@@ -16,13 +17,15 @@ from PIL import Image
 from sclle_nb.cli import main
 from sclle_nb.dcenet import load_dcenet, save_dcenet
 from sclle_nb.enhancer import ImageError, enhance, read_image, save_image, load_rgb, _decode, MAX_PIXELS
-from sclle_nb.robustness import FILE_CASES, ARRAY_CASES, make_files, check_output, output_name, sample_rgb, _png_header
+from sclle_nb.enhancer import ImageWarning
+from sclle_nb.robustness import (FILE_CASES, ARRAY_CASES, RUN_CASES, make_files, check_output, output_name, sample_rgb, _png_header,
+                                 digest)
+
+pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
 def net(): return load_dcenet("random")
-
-def digest(paths): return {Path(p).name: hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths}
 
 def run(*args):
     "`sclle ...` in-process: (exit code, stderr lines)."
@@ -39,7 +42,10 @@ def photos(d, n=2):
 
 
 # ---------------------------------------------------------------- every file case, API then CLI
-@pytest.mark.parametrize("case", FILE_CASES, ids=[c.name for c in FILE_CASES])
+def _id(name): return name if len(name) < 40 else f"{name[:6]}-{len(name)}-bytes"
+
+@pytest.mark.filterwarnings("ignore::sclle_nb.enhancer.ImageWarning")  # checked where it is raised first
+@pytest.mark.parametrize("case", FILE_CASES, ids=[_id(c.name) for c in FILE_CASES])
 def test_file_case_api(case, tmp_path, net):
     p = tmp_path/case.name
     case.make(p)
@@ -51,7 +57,9 @@ def test_file_case_api(case, tmp_path, net):
         with pytest.raises(ImageError): read_image(p)
         with pytest.raises(ImageError): load_rgb(p)
     else:
-        y = enhance(p, net)
+        with warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter("always", ImageWarning); y = enhance(p, net)
+        assert [case.warn in str(w.message) for w in ws if w.category is ImageWarning] == ([True] if case.warn else [])
         assert (y.shape[1], y.shape[0]) == case.out[1] and y.shape[2] == 3
         assert y.dtype == (np.uint16 if case.out[2] == 16 else np.uint8)
         x = load_rgb(p)
@@ -64,14 +72,16 @@ def test_all_file_cases_cli_one_batch(tmp_path):
     before = digest(paths)
     rc, lines = run("enhance", tmp_path/"in", "-o", tmp_path/"out", "--weights", "random", "-q")
     assert rc == 1                                                # some failed: non-zero at the end
-    errs = errors(lines)
+    errs, warned = errors(lines), [l for l in lines if "warning:" in l]
     refused = [c for c in FILE_CASES if c.error]
     assert len(errs) == len(refused)                              # one line per bad file, no tracebacks
+    assert len(warned) == sum(c.warn is not None for c in FILE_CASES)
     for c in refused:
         assert sum(c.name in l and c.error in l for l in errs) == 1, (c.name, errs)
         assert not (tmp_path/"out"/output_name(c)).exists()
     for c in FILE_CASES:
-        if not c.error: check_output(c, tmp_path/"out"/output_name(c))   # the batch went on
+        if not c.error: check_output(c, tmp_path/"out"/output_name(c), tmp_path/"in"/c.name)   # the batch went on
+        if c.warn: assert sum(c.name in l and c.warn in l for l in warned) == 1, (c.name, warned)
     assert sorted(p.name for p in (tmp_path/"out").iterdir()) == sorted(output_name(c) for c in FILE_CASES if not c.error)
     assert digest(paths) == before                                # inputs never modified
     assert f"{sum(not c.error for c in FILE_CASES)} enhanced" in lines[-1]
@@ -90,6 +100,12 @@ def test_real_subprocess(tmp_path):
     assert len(errs) == 2 and "empty.jpg" in errs[0] and "notes.jpg" in errs[1], r.stderr
     assert sorted(p.name for p in (tmp_path/"out").iterdir()) == ["deep.png", "rotated.jpg"]
     assert read_image(tmp_path/"out"/"deep.png").dtype == np.uint16
+
+
+@pytest.mark.parametrize("case", RUN_CASES, ids=[c.check.__name__ for c in RUN_CASES])
+def test_run_case(case, tmp_path):
+    "Options, output paths, links, signals, `sclle evaluate`: each whole-run fault of the docs table."
+    case.check(tmp_path)
 
 
 @pytest.mark.parametrize("case", ARRAY_CASES, ids=[c.what for c in ARRAY_CASES])
