@@ -1,8 +1,10 @@
-"""The CUDA path: trainer precisions, compile, channels-last, exact resume, DDP over NCCL, the objective and inference
-against the CPU. Skipped where there is no CUDA GPU (CI); run on a GPU machine with `pytest tests/test_gpu.py`."""
+"""The CUDA path: trainer precisions, compile, channels-last, exact resume, a step without host syncs, DDP over NCCL,
+the objective and inference against the CPU, the GPU bench. Skipped where there is no CUDA GPU (CI); run on a GPU
+machine with `pytest tests/test_gpu.py`."""
 import os, sys, subprocess
 from pathlib import Path
 import pytest, torch
+from torch import nn
 from sclle_nb import train as T
 from sclle_nb.dcenet import load_dcenet
 from sclle_nb.infer import infer
@@ -62,7 +64,7 @@ def test_objective_matches_cpu(mode):
     for dev in ("cpu", "cuda"):
         torch.manual_seed(0)
         net = T.make_model("random", 0).to(dev)
-        crit = T.build_objective(cfg, torch.device(dev)).eval()
+        crit = T.build_objective(cfg).to(dev).eval()
         x = _objective_inputs(dev)
         o = net(x["low"])
         losses = crit(low=x["low"], enhanced=o.enhanced, curves=o.alpha, positives=x["positives"], negatives=x["negatives"], labels=x["labels"])
@@ -119,3 +121,28 @@ def test_fp16_paper_mode_at_paper_size(tmp_path):
                                  **(SMALL | dict(crop=384))))
     tr.fit()
     assert all(torch.isfinite(torch.tensor(r["total"])) for r in tr.history)
+
+class Plain(nn.Module):
+    "A criterion of pure tensor operations: any host sync in a step would be the trainer's."
+    def forward(self, low, enhanced, curves, **_):
+        d = {"bright": ((enhanced.mean((1, 2, 3)) - 0.5)**2).mean(), "smooth": curves.diff(dim=-1).abs().mean()}
+        return d | {"total": d["bright"] + d["smooth"]}
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_train_step_has_no_host_sync(tmp_path, precision):
+    "The hot loop never waits for the GPU: CUDA's sync debug mode raises on any synchronising call inside a step."
+    data = [{"low": torch.rand(3, 64, 64)*0.3, "labels": None} for _ in range(8)]   # a list is an integer-indexed data set
+    t = T.Trainer(T.TrainConfig(out=str(tmp_path), steps=4, precision=precision, **SMALL), criterion=Plain(), data=(data, None))
+    it = t.batches(); t.train_step(next(it)); torch.cuda.synchronize()
+    batches = [next(it) for _ in range(3)]
+    torch.cuda.set_sync_debug_mode("error")
+    try: vals = [t.train_step(b) for b in batches]
+    finally: torch.cuda.set_sync_debug_mode("default")
+    assert all(v.is_cuda for v in vals) and torch.isfinite(torch.stack(vals)).all()
+
+def test_bench_gpu(tmp_path):
+    "bench/gpu.py on the GPU, small: images/s, MFU, per-part split and peak memory come out."
+    p = subprocess.run([sys.executable, str(ROOT/"bench"/"gpu.py"), "--batches", "2", "--precisions", "bf16", "--steps", "2",
+                        "--warmup", "1", "--size", "128"], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "images/s" in p.stdout and "MFU" in p.stdout and "DCE-Net forward" in p.stdout

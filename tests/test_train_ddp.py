@@ -11,10 +11,11 @@ SCRIPT = textwrap.dedent('''
     sys.path.insert(0, {root!r})
     import torch.distributed as dist
     from sclle_nb import train as T
+    from sclle_nb.defaults import ZeroRefLoss, DarkPhotos
     out, steps = Path(sys.argv[1]), int(sys.argv[2])
     cfg = T.TrainConfig(out=str(out), steps=steps, ckpt_every=2, crop=32, batch=2, lr=1e-3, log_every=1, progress=False,
                         seed=3, resume="auto")
-    t = T.Trainer(cfg, criterion=T.ZeroRefLoss(patch=8), data=(T.DarkPhotos(crop=32, n=8, names=("coffee", "chelsea")), None))
+    t = T.Trainer(cfg, criterion=ZeroRefLoss(patch=8), data=(DarkPhotos(crop=32, n=8, names=("coffee", "chelsea")), None))
     start = t.step
     first = next(t.batches())["low"]
     t.fit()
@@ -51,7 +52,7 @@ def test_ddp_two_cpu_processes(tmp_path):
     assert ck["step"] == 4 and ck["world_size"] == 2 and len(ck["rng"]) == 2
     assert same(ck["model"], w0)
     assert [l.split(",")[0] for l in (out/"log.csv").read_text().splitlines()[1:]] == ["1", "2", "3", "4"]   # logged once
-    assert not list(out.glob(".*tmp*"))
+    assert not list(out.glob(".sclle-*"))
     info = torchrun(tmp_path, out, 6)                                 # resume under DDP
     assert [i["start"] for i in info] == [4, 4]
     w0, w1 = (torch.load(out/f"rank{i}.pt", weights_only=True) for i in (0, 1))

@@ -1,10 +1,12 @@
-"""Training faults (issue 10 item 3): exact resume, SIGKILL during a checkpoint write, killed runs, corrupt and
-malicious checkpoints, unwritable or full output folders, NaN losses. Tiny: 32-pixel crops, a few steps, CPU."""
+"""Training faults: exact resume, SIGKILL during a checkpoint write, killed runs, corrupt and malicious checkpoints,
+unwritable or full output folders, NaN losses found without a host sync per step. Tiny: 32-pixel crops, a few steps, CPU."""
 import os, sys, time, signal, pickle, subprocess, textwrap
 from pathlib import Path
 import pytest, torch
 from sclle_nb import train as T
 from sclle_nb.dcenet import CheckpointError
+from sclle_nb.defaults import ZeroRefLoss, DarkPhotos
+from sclle_nb.train_cli import train_cli
 
 torch.set_num_threads(1)   # tiny tensors: threads only add overhead on a shared CPU
 
@@ -12,7 +14,7 @@ TINY = dict(crop=32, batch=2, lr=1e-3, log_every=1, progress=False, seed=5)
 
 def trainer(out, steps, **kw):
     cfg = T.TrainConfig(out=str(out), steps=steps, **(TINY | kw))
-    return T.Trainer(cfg, criterion=T.ZeroRefLoss(patch=8), data=(T.DarkPhotos(crop=32, n=6, names=("coffee", "chelsea")), None))
+    return T.Trainer(cfg, criterion=ZeroRefLoss(patch=8), data=(DarkPhotos(crop=32, n=6, names=("coffee", "chelsea")), None))
 
 def same_state(a, b):
     for (k, v), w in zip(a.model.state_dict().items(), b.model.state_dict().values()): assert torch.equal(v, w), k
@@ -35,13 +37,14 @@ SCRIPT = textwrap.dedent('''
     from pathlib import Path
     sys.path.insert(0, {root!r})
     from sclle_nb import train as T
+    from sclle_nb.defaults import ZeroRefLoss, DarkPhotos
     out = Path(sys.argv[1]); n = [0]
     def hook(tmp, path):                 # the second save stalls between write and rename
         n[0] += 1
         if n[0] == 2: (out/"IN_SAVE").write_text(str(tmp)); time.sleep(120)
     T._BEFORE_REPLACE = hook
     cfg = T.TrainConfig(out=str(out), steps=50, ckpt_every=2, crop=32, batch=2, lr=1e-3, log_every=1, progress=False, seed=5)
-    T.Trainer(cfg, criterion=T.ZeroRefLoss(patch=8), data=(T.DarkPhotos(crop=32, n=6, names=("coffee", "chelsea")), None)).fit()
+    T.Trainer(cfg, criterion=ZeroRefLoss(patch=8), data=(DarkPhotos(crop=32, n=6, names=("coffee", "chelsea")), None)).fit()
 ''')
 
 def test_sigkill_during_checkpoint_write_then_resume(tmp_path):
@@ -101,7 +104,7 @@ def test_unwritable_or_full_output_fails_before_training(tmp_path, monkeypatch):
         with pytest.raises(T.OutputDirError, match="not writable"): trainer(ro, 2)
     monkeypatch.setattr(T.shutil, "disk_usage", lambda p: type("U", (), {"free": 1 << 20})())
     with pytest.raises(T.OutputDirError, match="MiB free"): trainer(tmp_path/"full", 2)
-    rc = T.train_cli(["--out", str(tmp_path/"file"/"run"), "--steps", "1"])
+    rc = train_cli(["--out", str(tmp_path/"file"/"run"), "--steps", "1"])
     assert rc == 1
 
 def test_disk_full_during_save_keeps_previous(tmp_path, monkeypatch):
@@ -114,14 +117,14 @@ def test_disk_full_during_save_keeps_previous(tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path/"a").iterdir()) == ["checkpoint.pt", "dcenet.pth", "log.csv"]
 
 def test_nan_loss_stops_and_keeps_last_good(tmp_path):
-    class Bad(T.ZeroRefLoss):
+    class Bad(ZeroRefLoss):
         n = 0
         def forward(self, **kw):
             self.n += 1; d = super().forward(**kw)
             if self.n == 3: d["total"] = d["total"] + float("inf")
             return d
     cfg = T.TrainConfig(out=str(tmp_path/"n"), steps=5, ckpt_every=2, **TINY)
-    t = T.Trainer(cfg, criterion=Bad(patch=8), data=(T.DarkPhotos(crop=32, n=6, names=("coffee",)), None))
+    t = T.Trainer(cfg, criterion=Bad(patch=8), data=(DarkPhotos(crop=32, n=6, names=("coffee",)), None))
     w = {k: v.clone() for k, v in t.model.state_dict().items()}
     with pytest.raises(T.TrainingError, match=r"NaN/Inf at step 3 .*total=inf.*\(step 2\)"): t.fit()
     assert torch.load(tmp_path/"n"/"checkpoint.pt", weights_only=True)["step"] == 2
@@ -134,10 +137,45 @@ def test_config_errors(tmp_path):
     p.write_text("stepz = 3\n")
     with pytest.raises(ValueError, match="stepz"): T.TrainConfig.from_file(p)
     with pytest.raises(FileNotFoundError): T.TrainConfig.from_file(tmp_path/"none.toml")
-    assert T.train_cli(["--config", str(p)]) == 1
+    assert train_cli(["--config", str(p)]) == 1
 
 def test_log_with_a_cut_short_line_resumes(tmp_path):
     a = trainer(tmp_path/"a", 2, ckpt_every=2); a.fit()
     with open(tmp_path/"a"/"log.csv", "a") as f: f.write("3,0.5,0.01")             # a kill in the middle of a row
     b = trainer(tmp_path/"a", 3, ckpt_every=2, resume="auto"); b.fit()
     assert [r["step"] for r in T.read_log(tmp_path/"a"/"log.csv")] == [1, 2, 3]
+
+def test_nan_found_in_a_window_keeps_last_good(tmp_path):
+    "Losses are read back every log_every steps: a NaN at step 6 is found at step 8, the checkpoint at 4 is kept."
+    class Bad(ZeroRefLoss):
+        n = 0
+        def forward(self, **kw):
+            self.n += 1; d = super().forward(**kw)
+            if self.n == 6: d["exp"] = d["exp"]*float("nan"); d["total"] = d["total"] + d["exp"]
+            return d
+    cfg = T.TrainConfig(out=str(tmp_path/"n"), steps=12, **(TINY | dict(ckpt_every=4, log_every=4)))
+    t = T.Trainer(cfg, criterion=Bad(patch=8), data=(DarkPhotos(crop=32, n=6, names=("coffee",)), None))
+    with pytest.raises(T.TrainingError, match=r"NaN/Inf at steps 5-8 .*exp=nan.*\(step 4\)"): t.fit()
+    assert t.step == 8 and torch.load(tmp_path/"n"/"checkpoint.pt", weights_only=True)["step"] == 4
+    assert [r["step"] for r in T.read_log(tmp_path/"n"/"log.csv")] == [4]
+
+def test_losses_read_back_only_at_log_and_checkpoint_steps(tmp_path, monkeypatch):
+    "The hot loop keeps the losses on the device: one read-back per log row and one before each checkpoint."
+    reads, orig = [], T.Trainer._read_window
+    def counted(self): reads.append(self.step); return orig(self)
+    monkeypatch.setattr(T.Trainer, "_read_window", counted)
+    a = trainer(tmp_path/"a", 9, ckpt_every=6, log_every=3)
+    assert isinstance(a.train_step(next(a.batches())), torch.Tensor)   # a step returns a tensor, not Python numbers
+    a = trainer(tmp_path/"b", 9, ckpt_every=6, log_every=3); a.fit()
+    assert reads == [3, 6, 6, 9]                                       # log rows at 3, 6, 9; the checkpoint at 6
+
+def test_long_output_names(tmp_path):
+    "Temporary files have short fixed-length names: a destination name near the 255-byte limit works."
+    p = tmp_path/("c"*250 + ".pt")
+    T.atomic_save({"x": torch.ones(1)}, p)
+    assert torch.load(p, weights_only=True)["x"].item() == 1 and [q.name for q in tmp_path.iterdir()] == [p.name]
+
+def test_int_indexed_data_replays_through_seeded(tmp_path):
+    "An integer-indexed data set drawing from the global generators replays exactly when wrapped in `Seeded`."
+    ds = T.Seeded(DarkPhotos(crop=32, n=4, names=("coffee",)))
+    assert torch.equal(ds[(1, 7)]["low"], ds[(1, 7)]["low"]) and not torch.equal(ds[(1, 7)]["low"], ds[(1, 8)]["low"])
