@@ -1,5 +1,6 @@
-"""Helpers for the browser tests: Debian's chromium through playwright (never a downloaded browser), free ports, screenshots."""
-import os, socket, shutil
+"""Helpers for the browser tests: Debian's chromium through playwright (never a downloaded browser), free ports,
+screenshots, and the static docs site built (when stale) and served on localhost."""
+import contextlib, functools, http.server, json, os, socket, socketserver, subprocess, sys, threading, time
 from pathlib import Path
 import pytest
 
@@ -35,3 +36,31 @@ def shot(page, name:str)->Path:
     path = SHOTS/f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+SITE = ROOT/"_site"
+SITE_INPUTS = [*(ROOT/"nbs").glob("*.ipynb"), ROOT/"nbs"/"styles.css", ROOT/"tools"/"build_site.py",
+               *(ROOT/"tools"/"site_template").rglob("*")]
+
+def site_fresh()->bool:
+    "Is _site/ newer than every notebook, the builder and its templates, and does it list every lesson?"
+    pj = SITE/"pages.json"
+    if not pj.exists(): return False
+    srcs = {p["src"] for p in json.loads(pj.read_text())}
+    nbs = {p.name for p in (ROOT/"nbs").glob("*.ipynb") if not p.name.startswith(("_", "."))}
+    return nbs <= srcs and pj.stat().st_mtime > max(p.stat().st_mtime for p in SITE_INPUTS if p.exists())
+
+@contextlib.contextmanager
+def served_site():
+    "Build _site/ unless it is fresh (or SCLLE_SITE_PREBUILT=1 says to use it), serve it on localhost: (base url, pages)."
+    if not (os.environ.get("SCLLE_SITE_PREBUILT") and (SITE/"pages.json").exists()) and not site_fresh():
+        t0 = time.time()
+        r = subprocess.run([sys.executable, str(ROOT/"tools"/"build_site.py")], cwd=ROOT, capture_output=True, text=True)
+        assert r.returncode == 0, f"tools/build_site.py failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+        print(f"site built in {time.time()-t0:.0f}s")
+    pages = json.loads((SITE/"pages.json").read_text())
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *a): pass
+    srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(SITE)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try: yield f"http://127.0.0.1:{srv.server_address[1]}", pages
+    finally: srv.shutdown(); srv.server_close()

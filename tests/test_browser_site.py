@@ -1,41 +1,19 @@
 """The static docs site (tools/build_site.py) in a real browser: every page loads without console errors, shows its
-sidebar and its figures, asks nothing from another host, and the kernel-free sliders change the shown image.
+sidebar and its figures, asks nothing from another host, and the kernel-free sliders change the shown image; on every
+page whose notebook has $ math, MathJax has typeset it and no raw TeX is left in the visible text.
 
 The site is built here unless _site/ is newer than every notebook and the builder (CI can build it in an earlier step),
 or SCLLE_SITE_PREBUILT=1 says to use the _site/ that is there.
 Screenshots: screenshots/site_*.png."""
-import functools, http.server, json, os, re, socketserver, subprocess, sys, threading, time
+import json, re
 from pathlib import Path
 import pytest
-from _browser import ROOT, need_browser, launch, shot
-
-SITE = ROOT/"_site"
-INPUTS = [*(ROOT/"nbs").glob("*.ipynb"), ROOT/"nbs"/"styles.css", ROOT/"tools"/"build_site.py",
-          *(ROOT/"tools"/"site_template").rglob("*")]
-
-def _fresh()->bool:
-    pj = SITE/"pages.json"
-    if not pj.exists(): return False
-    srcs = {p["src"] for p in json.loads(pj.read_text())}
-    nbs = {p.name for p in (ROOT/"nbs").glob("*.ipynb") if not p.name.startswith(("_", "."))}
-    return nbs <= srcs and pj.stat().st_mtime > max(p.stat().st_mtime for p in INPUTS if p.exists())
+from _browser import ROOT, need_browser, launch, shot, served_site
 
 @pytest.fixture(scope="module")
 def site():
     need_browser()
-    if not (os.environ.get("SCLLE_SITE_PREBUILT") and (SITE/"pages.json").exists()) and not _fresh():
-        t0 = time.time()
-        r = subprocess.run([sys.executable, str(ROOT/"tools"/"build_site.py")], cwd=ROOT, capture_output=True, text=True)
-        assert r.returncode == 0, f"tools/build_site.py failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
-        print(f"site built in {time.time()-t0:.0f}s")
-    pages = json.loads((SITE/"pages.json").read_text())
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *a): pass
-    srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(SITE)))
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}", pages
-    srv.shutdown(); srv.server_close()
+    with served_site() as s: yield s
 
 @pytest.fixture(scope="module")
 def browser():
@@ -69,7 +47,7 @@ def test_pages_load_with_sidebar_and_figures(site, browser):
         page, errors, foreign = _open(browser, f"{base}/{pg['href']}")
         side = page.locator("nav.sclle-sidebar")
         assert side.is_visible(), f"{pg['href']}: no sidebar"
-        assert side.locator("a[href]").count() == len(pages) + 1, f"{pg['href']}: sidebar does not list every page"
+        assert side.locator("a[href]").count() == len(pages) + 2, f"{pg['href']}: sidebar does not list every page (+ title, Try it)"
         assert page.locator("nav.sclle-sidebar a.active").get_attribute("href") == pg["href"]
         assert page.locator(".jp-Cell").count() > 0, f"{pg['href']}: no notebook cells rendered"
         broken = page.evaluate("[...document.images].filter(i => i.complete && i.naturalWidth === 0).map(i => i.src.slice(0, 60))")
@@ -110,5 +88,52 @@ def test_embedded_widget_slider_changes_image(site, browser):
                            arg=[box.element_handle(), before[0]], timeout=5000)
     shot(page, "site_embed_slider_after")
     assert visible() != before
+    assert not errors, errors
+    page.close()
+
+_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.S)
+_TEX = re.compile(r"\$\$.+?\$\$|\$[^$\s][^$\n]*?\$|\\\(|\\\[", re.S)
+
+def has_math(nb:Path)->bool:
+    "Does the notebook have $ math in a markdown cell, or a widget label with math in its saved state?"
+    d = json.loads(nb.read_text())
+    md = "\n".join("".join(c["source"]) for c in d["cells"] if c["cell_type"] == "markdown")
+    labels = json.dumps(d.get("metadata", {}).get("widgets", {}))
+    return bool(_TEX.search(_CODE.sub("", md)) or re.search(r'"description": "[^"]*\$[^"$]+\$', labels))
+
+def test_math_is_typeset(site, browser):
+    "Every page whose notebook has $ math shows typeset formulas (mjx-container) and no raw TeX in its text."
+    base, pages = site
+    math = [pg for pg in pages if has_math(ROOT/"nbs"/pg["src"])]
+    assert any(pg["href"] == "contrastive.html" for pg in math)
+    bad, counts = {}, {}
+    for pg in math:
+        page, errors, _ = _open(browser, f"{base}/{pg['href']}")
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000)
+        counts[pg["href"]] = n = page.evaluate("() => MathJax.startup.promise.then(() => document.querySelectorAll('mjx-container').length)")
+        text = page.evaluate("""() => [...document.querySelectorAll('.jp-RenderedMarkdown, .jp-RenderedHTMLCommon, .widget-label, .widget-html-content')]
+                                      .filter(e => !e.closest('.jp-InputArea-editor, .jp-RenderedText')).map(e => {
+                                          const c = e.cloneNode(true);   // code and typeset math are not raw TeX
+                                          c.querySelectorAll('pre, code, mjx-container, script, style').forEach(x => x.remove());
+                                          return c.textContent; }).join('\\n')""")
+        raw = sorted({m.group(0)[:40] for m in _TEX.finditer(text)})
+        if pg["href"] == "contrastive.html": shot(page, "site_math_contrastive")
+        if n == 0 or raw or errors: bad[pg["href"]] = dict(typeset=n, raw_tex=raw[:5], errors=errors[:3])
+        page.close()
+    print(f"{len(math)} pages with math, {sum(counts.values())} typeset formulas:", json.dumps(counts))
+    assert not bad, f"pages whose math is not typeset: {json.dumps(bad, indent=1)}"
+
+def test_widget_label_math_is_typeset(site, browser):
+    "Widget labels: the widget manager typesets them with MathJax 2's `MathJax.Hub.Queue(['Typeset', hub, el])`, which the page maps to MathJax 3."
+    base, _ = site
+    page, errors, _ = _open(browser, f"{base}/widgets.html")
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise && MathJax.Hub", timeout=20000)
+    n = page.evaluate("""() => {
+        const el = document.createElement('label'); el.className = 'widget-label'; el.textContent = 'curve $\\\\alpha_1$';
+        document.querySelector('.sclle-main').appendChild(el);
+        MathJax.Hub.Queue(['Typeset', MathJax.Hub, el]);      // the widget manager's own call
+        return MathJax.startup.promise.then(() => el.querySelectorAll('mjx-container').length); }""")
+    assert n == 1
+    assert "$" not in page.evaluate("() => document.querySelector('.sclle-main > label.widget-label:last-child mjx-container').closest('label').textContent")
     assert not errors, errors
     page.close()

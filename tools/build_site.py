@@ -2,22 +2,25 @@
 """Build the docs site without Quarto: nbdev-processed notebooks (`nbdev-proc-nbs` -> _proc/) to static HTML (_site/).
 
 Every page: nbconvert's HTMLExporter (lab template, outputs kept, widget views with their saved state, the
-kernel-free sliders), a sidebar listing every lesson in order, and all scripts served from local files in
-_site/vendor/ (the Jupyter widget manager, require.js, MathJax), fetched once from the npm registry into
-.sclle_cache/vendor/ and checked against their published sha512. No page refers to a CDN.
+kernel-free sliders), a sidebar listing every lesson in order, formulas typeset by MathJax, and all scripts served from
+local files in _site/vendor/ (the Jupyter widget manager, require.js, MathJax, onnxruntime-web). Those are fetched once
+with `npm pack NAME@VERSION` (npm's own configuration says where from), checked against their pinned sha512 integrity
+and kept in .sclle_cache/vendor/, so rebuilding needs no network. No page refers to another host.
+
+The "Try it" page (try.html) enhances the reader's own photo in the page with onnxruntime-web and the ONNX graphs
+exported here by `sclle_nb.export` (exact and fast); photos never leave the reader's machine.
 
 Usage: python tools/build_site.py [--out _site] [--no-proc] [--vendor-only] [--sidebar]
 """
 from __future__ import annotations
-import argparse, base64, copy, hashlib, io, json, os, re, shutil, subprocess, sys, tarfile, time, urllib.request
+import argparse, base64, copy, hashlib, html, json, os, re, shutil, subprocess, sys, tarfile, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-NBS, PROC = ROOT/"nbs", ROOT/"_proc"
+NBS, PROC, TEMPLATES = ROOT/"nbs", ROOT/"_proc", ROOT/"tools"/"site_template"
 VENDOR = Path(os.environ.get("SCLLE_VENDOR_DIR", ROOT/".sclle_cache"/"vendor"))
-REGISTRY = os.environ.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org").rstrip("/")
 
-# npm tarballs: (package, version, sha512 integrity, {path in tarball (regex): path under vendor/})
+# npm packages: (name, version, sha512 integrity as npm reports it, {path in the tarball (regex): path under vendor/})
 PACKAGES = [
     ("@jupyter-widgets/html-manager", "1.0.15",
      "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
@@ -28,29 +31,40 @@ PACKAGES = [
     ("mathjax", "3.2.2",
      "sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
      {r"package/es5/(tex-chtml-full\.js|output/chtml/fonts/woff-v2/[\w-]+\.woff)": "mathjax/{0}"}),
+    ("onnxruntime-web", "1.30.0",
+     "sha512-q0y+JrrtukXSzsBWEMccVfqX25LRmosXHF+CaRJmg8pZClzcV7svNc4rKY3jL02Vb7QmRMDs1SigqR4CXAfKYQ==",
+     {r"package/dist/(ort\.wasm\.min\.js|ort-wasm-simd-threaded\.(wasm|mjs))": "ort/{0}"}),
 ]
+FAST_SCALE = 0.25  # the Try-it page's fast mode: curve maps at a quarter of the resolution
 CDN = re.compile(r"""(src|href)=["']https?://(?!github\.com)[^"']*(cdn|unpkg|jsdelivr|cdnjs|googleapis)""", re.I)
 
 def log(*a): print("[build_site]", *a, flush=True)
 
-def _fetch(pkg, ver, integrity):
-    "Download one npm tarball (cached in VENDOR/tgz) and check its sha512."
-    name = pkg.split("/")[-1]
-    tgz = VENDOR/"tgz"/f"{name}-{ver}.tgz"
+def _sha(path:Path, integrity:str)->bool:
+    "Does the file's digest equal the integrity string (`sha512-<base64>`)?"
     algo, want = integrity.split("-", 1)
-    def ok(p): return p.exists() and base64.b64encode(hashlib.new(algo, p.read_bytes()).digest()).decode() == want
-    if not ok(tgz):
-        url = f"{REGISTRY}/{pkg}/-/{name}-{ver}.tgz"
-        log("fetching", url)
-        tgz.parent.mkdir(parents=True, exist_ok=True)
-        tmp = tgz.with_suffix(f".tmp{os.getpid()}")
-        with urllib.request.urlopen(url, timeout=120) as r: tmp.write_bytes(r.read())
-        os.replace(tmp, tgz)
-        if not ok(tgz): tgz.unlink(); raise SystemExit(f"{url}: sha512 does not match the pinned integrity; refusing it")
+    return path.exists() and base64.b64encode(hashlib.new(algo, path.read_bytes()).digest()).decode() == want
+
+def _fetch(pkg:str, ver:str, integrity:str)->Path:
+    "The package's tarball from `npm pack` (cached in VENDOR/tgz), checked against the pinned sha512 integrity."
+    tgz = VENDOR/"tgz"/f"{pkg.lstrip('@').replace('/', '-')}-{ver}.tgz"
+    if _sha(tgz, integrity): return tgz
+    if not shutil.which("npm"): raise SystemExit(f"{pkg}@{ver}: not in {tgz.parent} and npm is not installed to fetch it")
+    log(f"npm pack {pkg}@{ver}")
+    tgz.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=tgz.parent) as d:
+        r = subprocess.run(["npm", "pack", f"{pkg}@{ver}", "--json", "--pack-destination", d],
+                           capture_output=True, text=True, cwd=d)
+        if r.returncode: raise SystemExit(f"npm pack {pkg}@{ver} failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
+        info = json.loads(r.stdout)[0]
+        got = Path(d)/info["filename"]
+        if info.get("integrity") != integrity or not _sha(got, integrity):
+            raise SystemExit(f"{pkg}@{ver}: sha512 does not match the pinned integrity; refusing it")
+        os.replace(got, tgz)
     return tgz
 
 def vendor()->Path:
-    "Make sure VENDOR/files holds the widget manager, require.js and MathJax; return that folder."
+    "Make sure VENDOR/files holds the widget manager, require.js, MathJax and onnxruntime-web; return that folder."
     out, stamp = VENDOR/"files", VENDOR/"files"/".complete"
     key = json.dumps([p[:3] for p in PACKAGES])
     if stamp.exists() and stamp.read_text() == key: return out
@@ -139,19 +153,44 @@ def drop_orphan_widget_views(nb):
                 del o["data"]["application/vnd.jupyter.widget-view+json"]; n += 1
     return n
 
+EXTRA = [dict(href="try.html", title="Try it: your photo")]  # pages of the site that are not lessons
+
+def sidebar_html(pages:list[dict], active:str, title:str)->str:
+    "The sidebar: the site's title, every lesson in order, then the Try-it page; `active` is marked."
+    items = [f'<li><a href="{p["href"]}"' + (' class="active" aria-current="page"' if p["href"] == active else "")
+             + f'>{html.escape(p["title"])}</a></li>' for p in [*pages, *EXTRA]]
+    return (f'<nav class="sclle-sidebar" aria-label="lessons">\n<a class="sclle-site-title" href="index.html">{html.escape(title)}</a>\n'
+            f'<ul>\n' + "\n".join(items) + "\n</ul>\n</nav>")
+
+def try_page(out:Path, pages:list[dict], title:str):
+    "try.html: the reader's photo enhanced in the page (onnxruntime-web), with the ONNX graphs exported now."
+    sys.path.insert(0, str(ROOT))
+    from sclle_nb.export import export_onnx, ExportError
+    (out/"models").mkdir()
+    try:
+        export_onnx(out/"models"/"dcenet.onnx")
+        export_onnx(out/"models"/"dcenet_fast.onnx", scale=FAST_SCALE)
+    except ExportError as e: raise SystemExit(f"the Try-it page's model: {e} (pip install -e .[dev] installs it)") from None
+    page = (TEMPLATES/"try.html").read_text()
+    for k, v in {"SIDEBAR": sidebar_html(pages, "try.html", title), "FAST_SCALE": f"{FAST_SCALE:g}",
+                 "FAST_PCT": f"{FAST_SCALE*100:g}"}.items():
+        page = page.replace("{{" + k + "}}", v)
+    (out/"try.html").write_text(page)
+    shutil.copy2(TEMPLATES/"try.js", out/"try.js")
+
 def build(out:Path, proc:Path=PROC, title:str="sclle_nb")->list[dict]:
-    "Convert every notebook in `proc` to `out`/*.html with the sidebar; return the page list."
+    "Convert every notebook in `proc` to `out`/*.html with the sidebar, add the Try-it page; return the lesson pages."
     import nbformat
     from nbconvert import HTMLExporter
     vend = vendor()
     if out.exists(): shutil.rmtree(out)
     out.mkdir(parents=True)
     shutil.copytree(vend, out/"vendor", ignore=shutil.ignore_patterns(".complete"))
-    css = NBS/"styles.css"
-    (out/"styles.css").write_text(css.read_text() if css.exists() else "")
     for f in proc.rglob("*"):  # images and other files the notebooks refer to
         if f.is_file() and f.suffix not in (".ipynb", ".yml", ".yaml") and not any(s.startswith((".", "_")) for s in f.relative_to(proc).parts):
             (out/f.relative_to(proc)).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(f, out/f.relative_to(proc))
+    css = NBS/"styles.css"   # after _proc/'s files: its copy of styles.css may be older than nbs/'s
+    (out/"styles.css").write_text(css.read_text() if css.exists() else "")
     nbs = [(p, nbformat.read(p, as_version=4)) for p in lessons(proc)]
     pages = []
     for p, nb in nbs:
@@ -160,7 +199,7 @@ def build(out:Path, proc:Path=PROC, title:str="sclle_nb")->list[dict]:
     for pg in pages:
         if pg["href"] == "index.html": pg["title"] = "Home"
     from traitlets.config import Config
-    ex = HTMLExporter(template_name="sclle", extra_template_basedirs=[str(ROOT/"tools"/"site_template")],
+    ex = HTMLExporter(template_name="sclle", extra_template_basedirs=[str(TEMPLATES)],
                       require_js_url="vendor/require.js", widget_renderer_url="vendor/widgets/embed-amd.js",
                       mathjax_url="vendor/mathjax/tex-chtml-full.js", jupyter_widgets_base_url="vendor/",
                       exclude_input_prompt=True, exclude_output_prompt=True,
@@ -168,12 +207,12 @@ def build(out:Path, proc:Path=PROC, title:str="sclle_nb")->list[dict]:
     for (p, nb), pg in zip(nbs, pages):
         quarto_directives(nb)
         if (k := drop_orphan_widget_views(nb)): log(f"{p.name}: {k} widget view(s) without saved state shown as text")
-        res = {"site_title": title, "pages": pages,
-               "page_href": pg["href"], "page_title": pg["title"] if pg["href"] != "index.html" else title,
-               "page_description": pg["description"]}
+        res = {"sidebar_html": sidebar_html(pages, pg["href"], title),
+               "page_title": pg["title"] if pg["href"] != "index.html" else title, "page_description": pg["description"]}
         body, _ = ex.from_notebook_node(nb, resources=res)
         if (m := CDN.search(body)): raise SystemExit(f"{p.name}: the page refers to a CDN ({m.group(0)[:80]}...)")
         (out/pg["href"]).write_text(body)
+    try_page(out, pages, title)
     (out/"pages.json").write_text(json.dumps(pages, indent=1))
     return pages
 
@@ -201,7 +240,7 @@ def main(argv=None)->int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT/"_site"), help="output folder (default: _site)")
     ap.add_argument("--no-proc", action="store_true", help="use the existing _proc/ (skip nbdev-proc-nbs)")
-    ap.add_argument("--vendor-only", action="store_true", help="only fetch the local copies of the widget manager, require.js and MathJax")
+    ap.add_argument("--vendor-only", action="store_true", help="only fetch the local copies of the widget manager, require.js, MathJax and onnxruntime-web")
     ap.add_argument("--sidebar", action="store_true", help="(re)write nbs/sidebar.yml from the notebooks and stop")
     ap.add_argument("--n-workers", type=int, default=2, help="workers for nbdev-proc-nbs")
     ap.add_argument("--lenient", action="store_true", help="local preview: skip notebook cells that fail in nbdev-proc-nbs instead of stopping")

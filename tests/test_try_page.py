@@ -1,0 +1,118 @@
+"""The site's Try-it page (try.html) in a real browser: it loads with no console errors and asks nothing from another
+host; a photo chosen through the file input is enhanced in the page by onnxruntime-web, and the pixels read back from the
+result canvas equal the Python package's `enhance` output within 8-bit rounding (at most 1 level apart), in the exact
+and the fast mode; a file that is not an image gets a clear message. Also times a ~1 MP photo in the page, both modes.
+
+Uses the same built site as test_browser_site.py (built here when stale; SCLLE_SITE_PREBUILT=1 uses _site/ as it is).
+Screenshots: screenshots/try_*.png; timings: screenshots/try_timing.json."""
+import json, re
+import numpy as np
+import pytest
+from PIL import Image
+from _browser import SHOTS, need_browser, launch, shot, served_site
+
+TOL = 1  # 8-bit levels: the page rounds float32 results to 0..255 as the package does; ties may round apart
+
+@pytest.fixture(scope="module")
+def site():
+    need_browser()
+    with served_site() as s: yield s
+
+@pytest.fixture(scope="module")
+def page(site):
+    from playwright.sync_api import sync_playwright
+    base, _ = site
+    with sync_playwright() as p:
+        b = launch(p)
+        pg = b.new_page(viewport={"width": 1280, "height": 1000})
+        pg.errors, pg.foreign = [], []
+        pg.on("console", lambda m: pg.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+        pg.on("pageerror", lambda e: pg.errors.append(f"page error: {e}"))
+        pg.on("request", lambda r: pg.foreign.append(r.url) if not re.match(r"(https?://127\.0\.0\.1[:/]|data:|blob:|about:)", r.url) else None)
+        pg.goto(f"{base}/try.html", wait_until="load")
+        pg.wait_for_function("() => window.sclleReady === true", timeout=120000)
+        yield pg
+        b.close()
+
+def photo(tmp_path, name="dark.png", size=None)->tuple:
+    "A dark test photo as a PNG file: a real low-light photo when the reference data is here, else a dimmed scikit-image one."
+    from sclle_nb.refdata import lime_photos
+    from sclle_nb.data import read_rgb8
+    lime = lime_photos()
+    if lime: img = read_rgb8(lime[2] if len(lime) > 2 else lime[0])
+    else:
+        from skimage import data
+        img = (data.astronaut()[40:415, 10:511].astype(np.float32) * 0.25).astype(np.uint8)   # 375x501: odd sizes
+    if size: img = np.asarray(Image.fromarray(img).resize(size, Image.BICUBIC))
+    path = tmp_path/name
+    Image.fromarray(np.ascontiguousarray(img)).save(path)
+    return path, img
+
+def run(page, path, mode, timeout=600000)->dict:
+    "Choose `mode`, upload `path` through the file input, wait for the result; the page's report (mode, ms, size)."
+    page.check(f"input[name=mode][value={mode}]")   # re-enhances the photo already shown, if any: wait for that run
+    page.wait_for_function("() => !document.getElementById('file').disabled", timeout=timeout)
+    page.evaluate("() => { window.sclleLast = null; }")
+    page.set_input_files("#file", str(path))
+    page.wait_for_function("() => window.sclleLast || !document.getElementById('message').hidden", timeout=timeout)
+    assert page.locator("#message").is_hidden(), page.locator("#message").inner_text()
+    return page.evaluate("() => window.sclleLast")
+
+def pixels(page, h, w)->np.ndarray:
+    "The result canvas as (h,w,3) uint8."
+    flat = page.evaluate(f"() => Array.from(document.getElementById('after').getContext('2d').getImageData(0, 0, {w}, {h}).data)")
+    return np.array(flat, dtype=np.uint8).reshape(h, w, 4)[..., :3]
+
+def test_page_loads(page):
+    assert "never leaves your machine" in page.locator("#privacy").inner_text()
+    assert page.locator("#file").get_attribute("accept") == "image/*"
+    shot(page, "try_loaded")
+    assert not page.errors and not page.foreign, (page.errors, page.foreign)
+
+@pytest.mark.parametrize("mode,scale", [("exact", 1.0), ("fast", 0.25)])
+def test_result_equals_python(page, tmp_path, mode, scale):
+    from sclle_nb.enhancer import enhance
+    path, img = photo(tmp_path)
+    rep = run(page, path, mode)
+    assert (rep["mode"], rep["width"], rep["height"]) == (mode, img.shape[1], img.shape[0])
+    got, want = pixels(page, *img.shape[:2]).astype(int), enhance(img, **({} if scale == 1 else dict(scale=scale))).astype(int)
+    d = np.abs(got - want)
+    print(f"{mode}: {img.shape[1]}x{img.shape[0]} max |page - python| = {d.max()} levels, {np.mean(d > 0):.2%} of values differ")
+    assert d.max() <= TOL
+    assert np.mean(d > 0) < 0.01     # differences are rare rounding ties, not a systematic shift
+    link = page.locator("#download")
+    link.wait_for(state="visible")
+    assert link.get_attribute("href").startswith("blob:") and link.get_attribute("download") == "dark_enhanced.png"
+    page.locator("#result").scroll_into_view_if_needed()
+    shot(page, f"try_{mode}")
+    assert not page.errors and not page.foreign, (page.errors, page.foreign)
+
+def test_not_an_image(page, tmp_path):
+    bad = tmp_path/"notes.txt"; bad.write_text("not a photo")
+    page.set_input_files("#file", str(bad))
+    msg = page.locator("#message")
+    msg.wait_for(state="visible", timeout=10000)
+    assert "notes.txt is not an image" in msg.inner_text()
+    fake = tmp_path/"broken.png"; fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"junk" * 10)
+    page.set_input_files("#file", str(fake))
+    page.wait_for_function("() => /broken\\.png could not be read/.test(document.getElementById('message').textContent)", timeout=10000)
+    assert page.locator("#result").is_hidden() and page.locator("#download").is_hidden()   # no stale result beside the message
+    shot(page, "try_not_an_image")
+    assert not page.errors, page.errors
+
+def test_time_one_megapixel(page, tmp_path):
+    "In-page time for a ~1 MP photo, exact and fast (one WebAssembly thread: a plain local server is not cross-origin isolated)."
+    path, img = photo(tmp_path, "one_mp.png", size=(1152, 864))
+    times = {}
+    for mode in ("fast", "exact"):
+        rep = run(page, path, mode)
+        times[mode] = round(rep["ms"] / 1000, 2)
+        steps = page.evaluate("() => window.sclleProgress")
+        if mode == "exact": assert len(steps) > 2 and steps[-1] == 1 and steps == sorted(steps), steps   # tile by tile
+        else: assert None in steps, steps   # a busy bar while the one run goes
+    mp = img.shape[0] * img.shape[1] / 1e6
+    print(f"in-browser time for {img.shape[1]}x{img.shape[0]} ({mp:.2f} MP): exact {times['exact']} s, fast {times['fast']} s")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS/"try_timing.json").write_text(json.dumps({"width": img.shape[1], "height": img.shape[0], "seconds": times}, indent=1))
+    assert times["fast"] < times["exact"]
+    assert not page.errors, page.errors
