@@ -14,8 +14,8 @@ __all__ = ['COMMANDS', 'usage', 'main']
 # %% ../nbs/21_cli.ipynb #f7ce2752
 COMMANDS = {
     "enhance":  ("sclle_nb.enhancer", "enhance_cli",  "enhance photos with a DCE-Net checkpoint"),
-    "train":    ("sclle_nb.train",    "train_cli",    "train DCE-Net with the SCL-LLE objective"),
-    "demo":     ("sclle_nb.train",    "demo_cli",     "train on the built-in data for a few minutes, then enhance samples"),
+    "train":    ("sclle_nb.train_cli", "train_cli",    "train DCE-Net with the SCL-LLE objective"),
+    "demo":     ("sclle_nb.train_cli", "demo_cli",     "train on the built-in data for a few minutes, then enhance samples"),
     "evaluate": ("sclle_nb.evaluate", "evaluate_cli", "NIQE / PSNR / SSIM / mIoU tables like the paper's"),
     "bench":    ("sclle_nb.bench",    "bench_cli",    "time inference and training on this machine"),
     "export":   ("sclle_nb.export",   "export_cli",   "write DCE-Net with its curves as one ONNX file (for onnxruntime, in Python or a web page)"),
