@@ -116,3 +116,18 @@ def test_time_one_megapixel(page, tmp_path):
     (SHOTS/"try_timing.json").write_text(json.dumps({"width": img.shape[1], "height": img.shape[0], "seconds": times}, indent=1))
     assert times["fast"] < times["exact"]
     assert not page.errors, page.errors
+
+def test_size_limits(page, tmp_path):
+    "Photos above the page's limits get a message naming the file and the limit (16 MP exact, 8 MP fast), and no result."
+    big = tmp_path/"huge.png"; Image.new("RGB", (4200, 4200), (20, 15, 10)).save(big)      # 17.6 MP
+    page.check("input[name=mode][value=exact]")
+    page.wait_for_function("() => !document.getElementById('file').disabled", timeout=600000)
+    page.set_input_files("#file", str(big))
+    page.wait_for_function("() => /huge\\.png is 17\\.6 megapixels.*up to 16 MP/.test(document.getElementById('message').textContent)", timeout=60000)
+    assert page.locator("#result").is_hidden()
+    mid = tmp_path/"mid.png"; Image.new("RGB", (3000, 3000), (20, 15, 10)).save(mid)       # 9 MP: exact yes, fast no
+    page.evaluate("() => { document.querySelector('input[name=mode][value=fast]').checked = true; }")
+    page.set_input_files("#file", str(mid))
+    page.wait_for_function("() => /mid\\.png is 9\\.0 megapixels: the fast mode takes photos up to 8 MP/.test(document.getElementById('message').textContent)", timeout=60000)
+    shot(page, "try_size_limit")
+    assert not page.errors, page.errors
