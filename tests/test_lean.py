@@ -141,7 +141,7 @@ def test_make_lean_stand_in():
     other = nn.Conv2d(3, 3, 1)
     assert make_lean(other)[0] is other and type(other) is nn.Conv2d and make_lean() == (None, None)
 
-def test_make_lean_scllel_loss():
+def test_make_lean_sclle_loss():
     from sclle_nb.objective import SCLLELoss
     torch.manual_seed(0)
     net, loss = load_dcenet("random", seed=0).train(), SCLLELoss("paper", vgg="random", seg_net=freeze(DeepLabV3Plus()))
