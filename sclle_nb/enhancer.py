@@ -184,7 +184,9 @@ def _tiff(path, data:bytes, max_pixels)->tuple|None:
         with tifffile.TiffFile(io.BytesIO(data)) as tf:
             p = tf.pages.first
             if p.dtype not in (np.uint8, np.uint16) or int(p.photometric) not in (1, 2) or p.samplesperpixel > 4: return None
-            if max_pixels and p.imagewidth * p.imagelength > max_pixels: _too_big(path, p.imagewidth, p.imagelength, max_pixels)
+            w, h = p.imagewidth, p.imagelength
+            if w == 0 or h == 0: _fail(path, f"image has no pixels ({w}x{h})")
+            if max_pixels and w * h > max_pixels: _too_big(path, w, h, max_pixels)
             try: a = p.asarray()
             except Exception as e:
                 if "imagecodecs" in str(e): return None  # a compression tifffile cannot undo alone (LZW, JPEG, ...)
@@ -210,21 +212,6 @@ def _pnm16(path, data:bytes, max_pixels)->np.ndarray|None:
 def _too_big(path, w, h, max_pixels):
     _fail(path, f"{w}x{h} image ({w*h/1e6:.1f} MP) is over the {max_pixels/1e6:g} MP limit (max_pixels= / --max-megapixels)")
 
-class _NativeStderr:
-    "Inside: what C libraries print on file descriptor 2 (libtiff's messages) is kept in `.lines` instead of shown."
-    def __enter__(self):
-        self.lines, self.saved = [], None
-        try:
-            self.f = tempfile.TemporaryFile(); sys.stderr.flush()
-            self.saved = os.dup(2); os.dup2(self.f.fileno(), 2)
-        except (OSError, ValueError): pass  # no usable descriptor 2: nothing to hide
-        return self
-    def __exit__(self, *exc):
-        if self.saved is None: return
-        os.dup2(self.saved, 2); os.close(self.saved); self.f.seek(0)
-        self.lines = [l for l in self.f.read().decode(errors="replace").splitlines() if l.strip()]
-        self.f.close()
-
 def _pil_array(path, im:Image.Image):
     "Pillow image in any mode -> (H,W,C) uint8/uint16 array with C in 1..4."
     m = im.mode
@@ -240,6 +227,29 @@ def _pil_array(path, im:Image.Image):
     return np.asarray(im.convert("RGBA" if has_alpha else "RGB"))  # palette, CMYK, YCbCr, ... -> RGB(A)
 
 # %% ../nbs/03_enhance.ipynb #6338eb7c
+class _NativeStderr:
+    "Inside: what C libraries print on file descriptor 2 (libtiff's messages) is kept in `.lines` instead of shown."
+    _lock = threading.Lock()  # descriptor 2 belongs to the whole process: one capture at a time
+    def __init__(self, on:bool=True): self.on = on
+    def __enter__(self):
+        self.lines, self.saved = [], None
+        if not self.on: return self
+        self._lock.acquire()
+        try:
+            self.f = tempfile.TemporaryFile(); sys.stderr.flush()
+            self.saved = os.dup(2); os.dup2(self.f.fileno(), 2)
+        except (OSError, ValueError): pass  # no usable descriptor 2: nothing to hide
+        return self
+    def __exit__(self, *exc):
+        if not self.on: return
+        try:
+            if self.saved is None: return
+            os.dup2(self.saved, 2); os.close(self.saved); self.f.seek(0)
+            self.lines = [l for l in self.f.read().decode(errors="replace").splitlines() if l.strip()]
+            self.f.close()
+        finally: self._lock.release()
+
+# %% ../nbs/03_enhance.ipynb #a90e7f31
 def _decode_pil(path, data:bytes, max_pixels)->tuple:
     "(array, orientation, format, meta, frames) of a file through Pillow; one-line errors."
     old, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # Pillow's bomb limit: ours (max_pixels) is checked below
@@ -247,13 +257,13 @@ def _decode_pil(path, data:bytes, max_pixels)->tuple:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore"); im = Image.open(io.BytesIO(data))
     except UnidentifiedImageError: _fail(path, "not an image (or a format Pillow cannot read)")
-    except Exception as e: _fail(path, f"corrupt image header ({_first_line(e)})")
+    except Exception as e: _fail(path, f"corrupt or truncated file: its header cannot be read ({_first_line(e)})")
     finally: Image.MAX_IMAGE_PIXELS = old
     with im:
         w, h = im.size; fmt = im.format or "?"
         if w == 0 or h == 0: _fail(path, f"image has no pixels ({w}x{h})")
         if max_pixels and w*h > max_pixels: _too_big(path, w, h, max_pixels)
-        native = _NativeStderr()
+        native = _NativeStderr(on=fmt == "TIFF")  # only libtiff writes its complaints straight to the terminal
         try:
             with native, warnings.catch_warnings():
                 warnings.simplefilter("ignore"); im.load()  # decodes all pixels now: truncated data fails here
@@ -266,6 +276,7 @@ def _decode_pil(path, data:bytes, max_pixels)->tuple:
         meta = {"icc_profile": im.info.get("icc_profile"), "exif": None if fmt == "TIFF" else _exif_upright(im.info.get("exif"))}
         return a, o, fmt, meta, getattr(im, "n_frames", 1)
 
+# %% ../nbs/03_enhance.ipynb #6211e88c
 def _png16(path, chunks:list)->np.ndarray:
     "A validated 16-bit PNG decoded by libpng (torchvision): (H,W,C) uint16, a tRNS colour key as an alpha channel."
     from torchvision.io import decode_png, ImageReadMode
@@ -302,6 +313,8 @@ def _decode(path:str|Path, max_pixels:int|None=MAX_PIXELS)->Decoded:
     if a is None:
         a, o, fmt, pil_meta, n = _decode_pil(path, data, max_pixels)
         meta, frames = {**pil_meta, **meta}, max(frames, n)
+    if a.ndim == 2: a = a[..., None]
+    if a.ndim != 3 or a.shape[2] not in (1, 2, 3, 4) or 0 in a.shape: _fail(path, f"corrupt {fmt} image (its pixels decode to shape {a.shape})")
     if frames > 1: warnings.warn(f"{path}: {fmt} file with {frames} frames/pages: only the first is read", ImageWarning, stacklevel=2)
     rgb, alpha, gray = _split(orient(a, o))
     return Decoded(rgb, alpha, gray, fmt, {k: v for k, v in meta.items() if v}, frames)
@@ -310,7 +323,7 @@ def _decode(path:str|Path, max_pixels:int|None=MAX_PIXELS)->Decoded:
 def read_image(path:str|Path, # image file (PNG, JPEG, BMP, TIFF, WebP, ...)
                max_pixels:int|None=MAX_PIXELS, # refuse larger images (None: no limit)
               )->np.ndarray:
-    "Read an image file as an upright (H,W,3) uint8 (uint16 for 16-bit PNG) array."
+    "Read an image file as an upright (H,W,3) uint8 (uint16 for 16-bit PNG, TIFF, PPM) array."
     return _decode(path, max_pixels).rgb
 
 # %% ../nbs/03_enhance.ipynb #6e00d192
