@@ -109,6 +109,7 @@ def draw_facades(self:Street):
 
 @patch
 def _facade(self:Street)->Facade:
+    "One side's segments, up to the far building: kind (70% buildings), length, height and colour of each."
     rng, U = self.rng, self.rng.uniform
     bounds, kinds, heights, colours = [0.], [], [], []
     while bounds[-1] < self.far_z:
