@@ -252,13 +252,14 @@ class _NativeStderr:
 # %% ../nbs/03_enhance.ipynb #a90e7f31
 def _decode_pil(path, data:bytes, max_pixels)->tuple:
     "(array, orientation, format, meta, frames) of a file through Pillow; one-line errors."
-    old, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # Pillow's bomb limit: ours (max_pixels) is checked below
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore"); im = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError: _fail(path, "not an image (or a format Pillow cannot read)")
-    except Exception as e: _fail(path, f"corrupt or truncated file: its header cannot be read ({_first_line(e)})")
-    finally: Image.MAX_IMAGE_PIXELS = old
+    with _NativeStderr._lock:  # Pillow's bomb limit is a global: lifted only while this thread opens (ours is checked below)
+        old, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore"); im = Image.open(io.BytesIO(data))
+        except UnidentifiedImageError: _fail(path, "not an image (or a format Pillow cannot read)")
+        except Exception as e: _fail(path, f"corrupt or truncated file: its header cannot be read ({_first_line(e)})")
+        finally: Image.MAX_IMAGE_PIXELS = old
     with im:
         w, h = im.size; fmt = im.format or "?"
         if w == 0 or h == 0: _fail(path, f"image has no pixels ({w}x{h})")
@@ -517,6 +518,7 @@ def _enhance_array(a:np.ndarray, model, **opts)->np.ndarray:
     if gray: y = y[..., :1]
     return np.dstack([y, alpha]) if alpha is not None else y
 
+# %% ../nbs/03_enhance.ipynb #a9fe993c
 def _enhance_tensor(t:Tensor, model, **opts)->Tensor:
     "tensor (3,H,W) or (N,3,H,W), float in [0,1] or uint8 -> same shape, dtype and device."
     what = _what(t)
@@ -643,6 +645,7 @@ def _suffix(s:str)->str:
     if any(c in s for c in {"/", "\0", os.sep, os.altsep} - {None}): raise argparse.ArgumentTypeError(f"a suffix cannot hold a path separator, got {s!r}")
     return s
 
+# %% ../nbs/03_enhance.ipynb #9b1948b8
 def _parser()->argparse.ArgumentParser:
     p = _Parser(prog="sclle enhance", description="Enhance low-light photos with DCE-Net (SCL-LLE).")
     p.add_argument("inputs", nargs="+", metavar="INPUTS", help="image files, folders or glob patterns")
@@ -762,6 +765,7 @@ def _enhance_one(src, dst, model, args, opts, bar)->bool:
         _err(msg if msg.startswith(str(src)) else f"{src}: {type(e).__name__}: {msg}", bar)
         return False
 
+# %% ../nbs/03_enhance.ipynb #96790a94
 def enhance_cli(argv:list[str]|None=None)->int:
     "`sclle enhance INPUTS... -o OUTDIR --weights PATH`: exit 0 ok, 1 some files failed, 2 usage error, 128+N stopped by signal N."
     try: args = _parser().parse_args(argv)

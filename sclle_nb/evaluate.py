@@ -262,6 +262,7 @@ def _labels(path:Path)->np.ndarray:
         lab = np.asarray(label_to_train(lab))
     return lab.astype(np.int64)
 
+# %% ../nbs/16_evaluate.ipynb #bd950830
 def evaluate(methods:dict|list, # {name: "input" | "default" | "random" | checkpoint path | DCENet}, or a list of "NAME=WEIGHTS"
              sets:dict|list, # {name: folder}, or a list of "NAME=FOLDER" / folders
              reference:str|Path|list|None=None, # folder of normal-light references (PSNR/SSIM), or ["SET=FOLDER", ...]
@@ -319,6 +320,7 @@ def evaluate(methods:dict|list, # {name: "input" | "default" | "random" | checkp
     finally: bar.close()
     return res
 
+# %% ../nbs/16_evaluate.ipynb #82bcd06e
 def _read(f:Path, res:Results, bar)->np.ndarray|None:
     "`read_rgb(f)`, or None after one warning line on stderr (once per file) for a file that cannot be read."
     from sclle_nb.enhancer import ImageError, ImageWarning
@@ -349,6 +351,7 @@ def _write_atomic(path:str|Path, text:str)->Path:
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     return _atomic_write(path, lambda t: t.write_text(text))
 
+# %% ../nbs/16_evaluate.ipynb #b3740266
 def check_output_path(path:str, # where a table will be written
                       option:str, # the option that named it, for the message
                      )->list[Path]:
@@ -371,6 +374,7 @@ def split_args(items:list[str])->tuple[dict, dict]:
         else: raise ValueError(f"{it!r}: neither an image folder nor a checkpoint file (nor input/default/random)")
     return methods, sets
 
+# %% ../nbs/16_evaluate.ipynb #90592547
 def _cli_parser()->argparse.ArgumentParser:
     from sclle_nb.enhancer import _Parser, _checked
     p = _Parser(prog="sclle evaluate", description="NIQE (always), PSNR/SSIM (--reference) and mIoU (--seg, --labels) "
@@ -392,6 +396,7 @@ def _cli_parser()->argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
+# %% ../nbs/16_evaluate.ipynb #fe8b99f5
 def evaluate_cli(argv:list[str]|None=None)->int:
     "`sclle evaluate`: tables on stdout, warnings and errors on stderr; exit 0, 1 (images skipped), 2 (usage), 128+N (signal N)."
     from sclle_nb.enhancer import stop_on_signals, exit_status, remove_empty

@@ -317,6 +317,7 @@ def outdir_link_loop(tmp):
     with _never_enhanced(): rc, lines = run_cli("enhance", d, "-o", tmp/"out", "-w", "random", "-q")
     assert rc == 2 and len(lines) == 1 and "symbolic link loop" in lines[0], lines
 
+# %% ../nbs/20_robustness.ipynb #5b40299b
 def output_paths_are_links(tmp):
     "Existing outputs that are a link loop and a dangling link: those two refused, the third photo written."
     d, out = photo_folder(tmp/"in", 3), tmp/"out"; out.mkdir()
@@ -343,7 +344,7 @@ def recursive_link_loop(tmp):
     assert rc == 1 and len(errs) == 1 and "already searched" in errs[0] and "back" in errs[0], lines
     assert sorted(str(p.relative_to(tmp/"out")) for p in (tmp/"out").rglob("*.png")) == ["p0.png", "p1.png", "sub/p0.png"]
 
-# %% ../nbs/20_robustness.ipynb #5b40299b
+# %% ../nbs/20_robustness.ipynb #32b1b765
 _CHILD = r"""
 import os, sys, time
 from pathlib import Path
@@ -377,6 +378,7 @@ def _stop_while_writing(tmp:Path, sig:int):
 def sigterm_while_writing(tmp): _stop_while_writing(tmp, signal.SIGTERM)
 def sighup_while_writing(tmp): _stop_while_writing(tmp, signal.SIGHUP)
 
+# %% ../nbs/20_robustness.ipynb #4782184b
 def _run_eval(*args)->tuple[int, str, list[str]]:
     "`sclle evaluate ARGS...` in this process: (exit code, stdout, stderr lines)."
     out = io.StringIO()
