@@ -56,6 +56,10 @@ def resize_to(img:np.ndarray, # (H,W,3) uint8
     return np.array(Image.fromarray(img).resize((w, h), resample))
 
 # %% ../nbs/06_data.ipynb #6b62c180
+def _threads_keep_warnings():
+    "Warning filters saved here and restored after decoding threads that change them (`catch_warnings` is not thread-safe)."
+    return warnings.catch_warnings()   # entered before the threads start, left after they have all finished
+
 def _kinds(neg_kinds:str)->tuple[str, ...]:
     k = {"both": ("under", "over"), "under": ("under",), "over": ("over",)}.get(neg_kinds)
     if k is None: raise ValueError(f"neg_kinds must be 'both', 'under' or 'over', got {neg_kinds!r}")
@@ -108,7 +112,7 @@ def _try(self:ContrastPool, item):
 
 @patch
 def _load_all(self:ContrastPool, kind, items):
-    with ThreadPoolExecutor(self._threads) as ex: imgs = list(ex.map(self._try, items))
+    with _threads_keep_warnings(), ThreadPoolExecutor(self._threads) as ex: imgs = list(ex.map(self._try, items))
     ok = [im for im in imgs if im is not None]
     if not ok: raise ValueError(f"ContrastPool: none of the {len(items)} {kind} images could be read, e.g. {self.skipped[-1][1]}")
     return ok
@@ -281,7 +285,7 @@ class _Files:
         self.cached = cache and sum(h * w * 3 for h, w in sizes) <= cache_mb * 2**20
         self.imgs = None
         if self.cached:
-            with ThreadPoolExecutor(threads) as ex: self.imgs = list(ex.map(read, files))
+            with _threads_keep_warnings(), ThreadPoolExecutor(threads) as ex: self.imgs = list(ex.map(read, files))
     def __call__(self, i): return self.imgs[i] if self.cached else self.read(self.files[i])
 
 # %% ../nbs/06_data.ipynb #8e7b3f7a

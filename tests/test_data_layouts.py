@@ -169,3 +169,17 @@ def test_list_images_types(tmp_path):
     for ext in ["png", "JPG", "jpeg", "tif", "webp", "bmp"]: save(photo(0, 8, 8), tmp_path/f"a_{ext}.{ext}")
     (tmp_path/"readme.md").write_text("x")
     assert len(list_images(tmp_path)) == 6
+
+def test_decoding_threads_keep_the_warning_filters(tmp_path):
+    "Readers decode in threads that silence warnings; the caller's filters survive and the skipped file is reported."
+    for kind in ("normal", "under", "over"):
+        for j in range(8): save(photo(j, 256, 320), tmp_path/kind/f"{j}.jpg")
+    (tmp_path/"over"/"broken.png").write_bytes(b"not a png")
+    for _ in range(4):
+        before = list(warnings.filters)
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            pool = ContrastPool.from_root(tmp_path, size=32, threads=4)
+            assert warnings.filters[0][0] == "always"              # still the caller's filters after the threads
+        assert pool.skipped and any("broken.png" in str(w.message) for w in rec)
+        assert list(warnings.filters) == before
