@@ -6,7 +6,7 @@ Docs: https://sclle-nb.github.io/sclle_nb/train_cli.html.md"""
 
 # %% ../nbs/14a_train_cli.ipynb #c736f06f
 from __future__ import annotations
-import os, sys, json, time, signal, argparse, contextlib
+import os, sys, json, time, signal, argparse, contextlib, threading
 from pathlib import Path
 import numpy as np
 import torch
@@ -29,7 +29,8 @@ def stop_on_signals(*signums:int):
     "Within the block, SIGTERM and SIGHUP (or `signums`) raise `Stopped`, so `finally:` blocks clean up."
     signums = signums or tuple(s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
     def raise_stopped(signum, frame): raise Stopped(signum)
-    old = {s: signal.signal(s, raise_stopped) for s in signums}
+    main = threading.current_thread() is threading.main_thread()   # handlers can only be set from the main thread
+    old = {s: signal.signal(s, raise_stopped) for s in signums} if main else {}
     try: yield
     finally:
         for s, h in old.items(): signal.signal(s, h)
