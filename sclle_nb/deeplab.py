@@ -78,6 +78,7 @@ class _Head(nn.Module):
         a = F.interpolate(self.aspp(high), size=low.shape[-2:], mode="bilinear", align_corners=False)
         return self.classifier(torch.cat([low, a], 1))
 
+# %% ../nbs/10_deeplab.ipynb #a710d83c
 class DeepLabV3Plus(nn.Module):
     "DeepLabV3+ with a MobileNetV2 encoder, in the layout of the DeepLabV3Plus-Pytorch checkpoints."
     def __init__(self, num_classes:int=19, # classes (Cityscapes: 19)
@@ -140,6 +141,7 @@ def _seg_state_dict(path):
                          f"keys start {sorted(sd)[:3]})")
     return sd
 
+# %% ../nbs/10_deeplab.ipynb #0b718633
 def _hub_file(url): return Path(torch.hub.get_dir())/"checkpoints"/os.path.basename(url)
 
 class TorchvisionSeg(nn.Module):
@@ -162,6 +164,7 @@ def _torchvision_deeplab():
     m.load_state_dict(torch.load(f, map_location="cpu", weights_only=True))
     return TorchvisionSeg(m, w.meta["categories"])
 
+# %% ../nbs/10_deeplab.ipynb #143e06f6
 def load_deeplab(path:str|Path, # DeepLabV3Plus-Pytorch checkpoint (`{"model_state": ...}`), or "torchvision"
                  output_stride:int|None=None, # 16 or 8; None: 8 if the file name contains "os8", else 16
                  device:str|torch.device="cpu", # where to put the network
