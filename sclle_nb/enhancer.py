@@ -17,7 +17,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'IMAGE_EXTS', 'PNG_SIG', 'FLOAT_TOL', 'WRITABLE', 'AUTO_TILE_PIXELS', 'AUTO_TILE', 'ImageError',
            'ImageWarning', 'Decoded', 'orient', 'file_problem', 'png_chunks', 'read_image', 'to_tensor', 'from_tensor',
-           'load_rgb', 'png16_bytes', 'tmp_path', 'Stopped', 'stop_on_signals', 'exit_status', 'save_image',
+           'load_rgb', 'png16_bytes', 'temp_name', 'Stopped', 'stop_on_signals', 'exit_status', 'save_image',
            'check_float', 'enhance', 'collect_inputs', 'prepare_outdir', 'remove_empty', 'enhance_file', 'enhance_cli']
 
 # %% ../nbs/03_enhance.ipynb #e8424cee
@@ -378,13 +378,13 @@ def _tiff16(a:np.ndarray, meta:dict):
     return lambda t: tifffile.imwrite(t, a, **kw)
 
 # %% ../nbs/03_enhance.ipynb #4866ab29
-def tmp_path(folder:Path)->Path:
+def temp_name(folder:Path)->Path:
     "A fresh temporary file name in `folder`: hidden, short and of fixed length."
     return Path(folder) / f".sclle-{os.getpid()}-{secrets.token_hex(4)}.tmp"
 
 def _atomic_write(path:Path, write):
     "Call `write(tmp)` on a temporary file beside `path`, then rename it over `path`; never leaves a partial file."
-    tmp = tmp_path(path.parent)
+    tmp = temp_name(path.parent)
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -682,7 +682,7 @@ def prepare_outdir(outdir:Path)->list[Path]:
     created = [q for q in [outdir, *outdir.parents] if not os.path.lexists(q)][::-1]
     try:
         outdir.mkdir(parents=True, exist_ok=True)
-        probe = tmp_path(outdir); probe.write_bytes(b""); probe.unlink()
+        probe = temp_name(outdir); probe.write_bytes(b""); probe.unlink()
     except OSError as e:
         remove_empty(created); raise ValueError(f"{outdir}: cannot write there ({e.strerror or _first_line(e)})") from None
     return created

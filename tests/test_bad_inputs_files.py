@@ -12,7 +12,7 @@ import tifffile
 from PIL import Image
 
 from sclle_nb.dcenet import load_dcenet
-from sclle_nb.enhancer import (_decode, _chunk, enhance, png16_bytes, read_image, save_image, tmp_path as temp_name, ImageError,
+from sclle_nb.enhancer import (_decode, _chunk, enhance, png16_bytes, read_image, save_image, temp_name, ImageError,
                                PNG_SIG)
 from sclle_nb.robustness import sample_rgb, digest, ICC, DAMAGED, photo_folder
 
