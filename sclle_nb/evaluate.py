@@ -254,8 +254,12 @@ def _per_set(arg, sets:dict, what:str)->dict:
     return out
 
 def _labels(path:Path)->np.ndarray:
+    "A label map as train ids; read like any image file (never opens a FIFO or a device), one-line errors."
     from PIL import Image
-    lab = np.asarray(Image.open(path))
+    from sclle_nb.enhancer import _read_file, ImageError
+    try: lab = np.asarray(Image.open(io.BytesIO(_read_file(path))))
+    except (ImageError, FileNotFoundError): raise
+    except Exception as e: raise ImageError(f"{path}: not a readable label map ({(str(e).strip() or type(e).__name__).splitlines()[0]})") from None
     if lab.ndim == 3: lab = lab[..., 0]
     if "labelIds" in path.name and "TrainIds" not in path.name:
         from sclle_nb.cityscapes import label_to_train
