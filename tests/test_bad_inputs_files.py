@@ -53,7 +53,7 @@ def _damage(data:bytes, rng)->bytes:
     return bytes(b)
 
 def test_damaged_files_of_every_format_one_real_batch(tmp_path):
-    "~180 damaged files in one `sclle enhance` run: the process ends normally, each file is written or named once."
+    "~150 damaged files in one `sclle enhance` run: the process ends normally, each file is written or named once."
     rng, d = random.Random(0), tmp_path/"in"; d.mkdir()
     for ext, data in _encodings().items():
         for k in range(10):
