@@ -173,6 +173,7 @@ def lean_max_pool(x:Tensor, # input, kept alive by someone else anyway (a return
     return _LeanMaxPool.apply(x, pair(pool.kernel_size), pair(pool.stride or pool.kernel_size), pair(pool.padding),
                               pair(pool.dilation), pool.ceil_mode)
 
+# %% ../nbs/18a_lean.ipynb #2c85e43b
 class LeanVGGFeatures(VGGFeatures):
     "A `VGGFeatures` whose forward runs each frozen conv+ReLU as one `frozen_conv` (and, without autograd, ReLUs in place)."
     def forward(self, x:Tensor, layers=None, normalize:bool|None=None)->dict[str, Tensor]:
