@@ -6,7 +6,7 @@ Docs: https://sclle-nb.github.io/sclle_nb/train.html.md"""
 
 # %% ../nbs/14_train.ipynb #f1b967cf
 from __future__ import annotations
-import os, csv, json, math, time, random, secrets, shutil, contextlib, warnings
+import os, csv, json, math, time, random, shutil, contextlib, warnings
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 from typing import Callable
@@ -19,12 +19,13 @@ from fastcore.basics import patch
 from .dcenet import DCENet, init_dcenet, load_dcenet, save_dcenet, load_checkpoint, CheckpointError
 from .data import DataConfig, EpochSampler, get_dataloaders
 from .objective import SCLLELoss, check_ablations
+from .enhancer import temp_name
 
 # %% auto #0
 __all__ = ['MODES', 'PRECISIONS', 'TRAIN_FORMAT', 'TrainConfig', 'pick_device', 'autocast_ctx', 'seeded', 'Seeded', 'collate',
-           'make_loader', 'build_data', 'make_model', 'build_vgg', 'build_objective', 'temp_path', 'atomic_save',
-           'OutputDirError', 'check_output_dir', 'init_distributed', 'TrainingError', 'Trainer', 'read_log',
-           'plot_losses', 'LivePlot', 'train']
+           'make_loader', 'build_data', 'make_model', 'build_vgg', 'build_objective', 'atomic_save', 'OutputDirError',
+           'check_output_dir', 'init_distributed', 'TrainingError', 'Trainer', 'read_log', 'plot_losses', 'LivePlot',
+           'train']
 
 # %% ../nbs/14_train.ipynb #dec4f1d9
 MODES = ("paper", "official")
@@ -208,14 +209,10 @@ def build_objective(cfg:TrainConfig)->SCLLELoss:
 # %% ../nbs/14_train.ipynb #407841b6
 _BEFORE_REPLACE: Callable|None = None  # fault-injection hook for tests: called between the write and the rename
 
-def temp_path(folder:str|Path)->Path:
-    "A fresh temporary file name in `folder`, short and of fixed length: `.sclle-<pid>-<8 hex>.tmp`."
-    return Path(folder)/f".sclle-{os.getpid()}-{secrets.token_hex(4)}.tmp"
-
 def atomic_save(obj, path:str|Path)->Path:
     "`torch.save` `obj` to `path` atomically: temporary file, fsync, `os.replace`."
     path = Path(path)
-    tmp = temp_path(path.parent)
+    tmp = temp_name(path.parent)
     try:
         with open(tmp, "wb") as f:
             torch.save(obj, f)
@@ -238,7 +235,7 @@ def check_output_dir(out:str|Path, # the output folder (created if missing)
     out = Path(out)
     try: out.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise OutputDirError(f"{out}: cannot create the output folder ({e.strerror or e})") from None
-    probe = temp_path(out)
+    probe = temp_name(out)
     try: probe.write_bytes(b"\0"*4096)
     except OSError as e: raise OutputDirError(f"{out}: the output folder is not writable ({e.strerror or e})") from None
     finally: probe.unlink(missing_ok=True)
@@ -561,7 +558,7 @@ def _trim_log(self:Trainer):
     with open(self.log_path, newline="") as f: rows = list(csv.DictReader(f))
     keep = [r for r in rows if _whole_row(r, self.step)]
     if rows:   # rewritten even when nothing is dropped: a cut-short last line may lack its newline
-        tmp = temp_path(self.log_path.parent)
+        tmp = temp_name(self.log_path.parent)
         try:
             with open(tmp, "w", newline="") as f:
                 w = csv.DictWriter(f, fieldnames=list(rows[0])); w.writeheader(); w.writerows(keep)

@@ -13,27 +13,12 @@ import torch
 from torch import nn, Tensor
 from .dcenet import DEFAULT_WEIGHTS
 from .objective import ABLATIONS
-from .train import MODES, PRECISIONS, TrainConfig, Trainer, TrainingError, read_log, plot_losses, temp_path
+from .train import MODES, PRECISIONS, TrainConfig, Trainer, TrainingError, read_log, plot_losses
+from .enhancer import Stopped, stop_on_signals, exit_status, temp_name
 
 # %% auto #0
-__all__ = ['Stopped', 'stop_on_signals', 'train_parser', 'config_from_args', 'train_cli', 'demo_images', 'save_figure',
-           'before_after', 'demo_parser', 'demo_cli']
-
-# %% ../nbs/14a_train_cli.ipynb #00beb909
-class Stopped(KeyboardInterrupt):
-    "The run was told to stop by a signal; `signum` says which."
-    def __init__(self, signum:int): super().__init__(signal.Signals(signum).name); self.signum = signum
-
-@contextlib.contextmanager
-def stop_on_signals(*signums:int):
-    "Within the block, SIGTERM and SIGHUP (or `signums`) raise `Stopped`, so `finally:` blocks clean up."
-    signums = signums or tuple(s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
-    def raise_stopped(signum, frame): raise Stopped(signum)
-    main = threading.current_thread() is threading.main_thread()   # handlers can only be set from the main thread
-    old = {s: signal.signal(s, raise_stopped) for s in signums} if main else {}
-    try: yield
-    finally:
-        for s, h in old.items(): signal.signal(s, h)
+__all__ = ['train_parser', 'config_from_args', 'train_cli', 'demo_images', 'save_figure', 'before_after', 'demo_parser',
+           'demo_cli']
 
 # %% ../nbs/14a_train_cli.ipynb #24592101
 def _kv(s:str):
@@ -98,12 +83,11 @@ def _say(*a, **k):
 
 def _stopped(prog:str, e:KeyboardInterrupt, t:Trainer|None)->int:
     "Report a run stopped by Ctrl-C or a signal; the exit code 128 + signal number."
-    signum = e.signum if isinstance(e, Stopped) else signal.SIGINT
-    how = f"stopped by {signal.Signals(signum).name}" if isinstance(e, Stopped) else "interrupted"
+    how = f"stopped by {signal.Signals(e.signum).name}" if isinstance(e, Stopped) else "interrupted"
     if t is None or not t.ckpt.exists(): where = "before any checkpoint was written"
     else: where = f"at step {t.step}; the last checkpoint ({t.ckpt}, step {t._saved_step()}) is kept: continue with --resume"
     if int(os.environ.get("RANK", "0")) == 0: print(f"{prog}: {how} {where}", file=sys.stderr)
-    return 128 + signum
+    return exit_status(e)
 
 def train_cli(argv:list[str]|None=None)->int:
     "`sclle train`: train DCE-Net; exit code 0, 1 with a one-line error, or 128 + signal number when stopped."
@@ -153,7 +137,7 @@ def _fit_size(x:Tensor, side:int=512)->Tensor:
 
 def save_figure(fig, path:str|Path)->Path:
     "Save a matplotlib figure as PNG atomically (short temporary name in the same folder, removed on any failure)."
-    path = Path(path); tmp = temp_path(path.parent)
+    path = Path(path); tmp = temp_name(path.parent)
     try: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"); os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
     return path
