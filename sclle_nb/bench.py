@@ -172,6 +172,7 @@ def authors_losses(net, vgg, seg_net, low, labels, pos, neg)->dict:
     seg = F.cross_entropy(seg_net(normalize(yd)), labels.long(), ignore_index=255)
     return dict(tv=tv, col=col, segexp=segexp, percept=percept, cont=cont, cont2=cont2, seg=seg)
 
+# %% ../nbs/18_fast.ipynb #93944789
 def train_setup(kind:str="ours", # "ours" (SCLLELoss paper mode) or "authors"
                 size:int=384, batch:int=2, precision:str="fp32", seed:int=0,
                 device:str="cpu", # "cpu" or "cuda" (the GPU figures of the closing notes)
@@ -274,26 +275,29 @@ def bench(quick:bool=False, # small sizes: a smoke test, seconds instead of minu
     log("peak memory of tiled inference in a fresh process...")
     m = tiled_peak(*s24, tile=128 if quick else 512)
     r.update(tiled_24mp_peak_mb=m["peak_mb"], tiled_24mp_s=m["s"], tiled_tile=128 if quick else 512)
-    keys = ("train_step_fp32_s", "train_step_bf16_s", "train_peak_mb", "train_peak_bf16_mb", "authors_step_s",
-            "authors_peak_mb", "train_gflop", "train_floor_fp32_s", "train_floor_bf16_s")
-    r.update({k: None for k in keys})
-    if not train: r["train_note"] = "not measured (train=False)"
-    else:
-        try:
-            import sclle_nb.objective, sclle_nb.vgg, sclle_nb.deeplab
-            size, batch = (32, 1) if quick else (384, 2)
-            log(f"training steps {size}x{size} batch {batch} (authors, ours fp32, ours bf16 in fresh processes)...")
-            tb = train_bench(size, batch, n=1 if quick else 2, rounds=1 if quick else 2)
-            g = step_gflop("ours", size, batch, probe=32 if quick else 96)
-            r.update(train_step_fp32_s=tb["ours_fp32"]["s"], train_step_bf16_s=tb["ours_bf16"]["s"],
-                     train_peak_mb=tb["ours_fp32"]["peak_mb"], train_peak_bf16_mb=tb["ours_bf16"]["peak_mb"],
-                     authors_step_s=tb["authors_fp32"]["s"], authors_peak_mb=tb["authors_fp32"]["peak_mb"], train_gflop=g,
-                     train_floor_fp32_s=g/r["matmul_gflops_fp32"], train_floor_bf16_s=g/r["matmul_gflops_bf16"],
-                     train_size=[size, size], train_batch=batch)
-        except ImportError as e: r["train_note"] = f"training modules not importable: {e}"
-        except Exception as e: r["train_note"] = f"training benchmark failed: {type(e).__name__}: {e}"
+    r.update(_train_figures(r, quick, log) if train else dict(_TRAIN_NONE, train_note="not measured (train=False)"))
     r["load_avg_end"] = load_avg()
     return r
+
+# %% ../nbs/18_fast.ipynb #327357c4
+_TRAIN_NONE = dict.fromkeys(("train_step_fp32_s", "train_step_bf16_s", "train_peak_mb", "train_peak_bf16_mb", "authors_step_s",
+                             "authors_peak_mb", "train_gflop", "train_floor_fp32_s", "train_floor_bf16_s"))
+
+def _train_figures(r:dict, quick:bool, log)->dict:
+    "The training-step figures of `bench` (ratios to the matrix-product rates in `r`), or why they are missing."
+    try:
+        import sclle_nb.objective, sclle_nb.vgg, sclle_nb.deeplab
+        size, batch = (32, 1) if quick else (384, 2)
+        log(f"training steps {size}x{size} batch {batch} (authors, ours fp32, ours bf16 in fresh processes)...")
+        tb = train_bench(size, batch, n=1 if quick else 2, rounds=1 if quick else 2)
+        g = step_gflop("ours", size, batch, probe=32 if quick else 96)
+        return dict(train_step_fp32_s=tb["ours_fp32"]["s"], train_step_bf16_s=tb["ours_bf16"]["s"],
+                    train_peak_mb=tb["ours_fp32"]["peak_mb"], train_peak_bf16_mb=tb["ours_bf16"]["peak_mb"],
+                    authors_step_s=tb["authors_fp32"]["s"], authors_peak_mb=tb["authors_fp32"]["peak_mb"], train_gflop=g,
+                    train_floor_fp32_s=g/r["matmul_gflops_fp32"], train_floor_bf16_s=g/r["matmul_gflops_bf16"],
+                    train_size=[size, size], train_batch=batch)
+    except ImportError as e: return dict(_TRAIN_NONE, train_note=f"training modules not importable: {e}")
+    except Exception as e: return dict(_TRAIN_NONE, train_note=f"training benchmark failed: {type(e).__name__}: {e}")
 
 # %% ../nbs/18_fast.ipynb #c95800a0
 def bench_table(r:dict)->str:
