@@ -152,7 +152,9 @@ def enhance_array(model, # DCE-Net, or None for no enhancement
     return np.floor(y.permute(1, 2, 0).numpy()*255 + 0.5).astype(np.uint8)
 
 # %% ../nbs/16_evaluate.ipynb #60cd112f
-LOWER_IS_BETTER = {"NIQE": True, "PSNR": False, "SSIM": False, "mIoU": False}
+LOWER_IS_BETTER = {"NIQE": True, "colour shift": True, "PSNR": False, "SSIM": False, "mIoU": False}
+
+def _lower(metric:str)->bool: return LOWER_IS_BETTER.get(metric, metric.startswith("NIQE"))
 
 @dataclass
 class Results:
@@ -167,7 +169,7 @@ class Results:
 
     def metrics(self)->list[str]:
         "Metric names present, in table order."
-        keys = [k for k in ("NIQE", f"NIQE JPEG-{self.jpeg}", "PSNR", "SSIM") if any(k in r for r in self.rows)]
+        keys = [k for k in ("NIQE", f"NIQE JPEG-{self.jpeg}", "colour shift", "PSNR", "SSIM") if any(k in r for r in self.rows)]
         return keys + (["mIoU"] if self.miou else [])
 
     def value(self, metric:str, method:str, set_:str="avg")->float:
@@ -194,7 +196,7 @@ class Results:
         out = []
         for k in self.metrics():
             t = self.table(k)
-            arrow = " (lower is better)" if k.startswith("NIQE") else " (higher is better)"
+            arrow = " (lower is better)" if _lower(k) else " (higher is better)"
             out += [f"**{k}**{arrow}", "", "| " + " | ".join(t[0]) + " |", "|" + "---|"*len(t[0])]
             out += ["| " + " | ".join([r[0]] + [self._fmt(k, v) for v in r[1:-1]] + [f"{r[-1]:.3f}"]) + " |" for r in t[1:]]
             out.append("")
@@ -222,7 +224,7 @@ class Results:
             t = self.table(k)
             cells = [t[0]] + [[r[0]] + [self._fmt(k, v) for v in r[1:-1]] + [f"{r[-1]:.3f}"] for r in t[1:]]
             wd = [max(len(str(c[i])) for c in cells) for i in range(len(t[0]))]
-            out.append(f"{k} ({'lower' if k.startswith('NIQE') else 'higher'} is better)")
+            out.append(f"{k} ({'lower' if _lower(k) else 'higher'} is better)")
             out += ["  ".join(str(c).ljust(wd[i]) if i == 0 else str(c).rjust(wd[i]) for i, c in enumerate(row)) for row in cells]
             out.append("")
         return "\n".join(out).rstrip()
@@ -281,6 +283,7 @@ def evaluate(methods:dict|list, # {name: "input" | "default" | "random" | checkp
             )->Results:
     "Enhance every image of every set with every method and score it: NIQE, and PSNR/SSIM/mIoU when references are given."
     from sclle_nb.niqe import niqe
+    from sclle_nb.defaults import colour_shift
     from tqdm.auto import tqdm
     if not isinstance(methods, dict): methods = dict(parse_named(m) for m in methods)
     if not isinstance(sets, dict): sets = dict(parse_named(s) for s in sets)
@@ -306,6 +309,7 @@ def evaluate(methods:dict|list, # {name: "input" | "default" | "random" | checkp
                     t0 = time.perf_counter()
                     out = enhance_array(model, a, **infer_opts)
                     row = dict(method=m, set=s, image=f.name, seconds=time.perf_counter() - t0 if model is not None else 0.)
+                    row["colour shift"] = 0. if model is None else colour_shift(to_uint8(a), out)  # degrees, lesson 14b
                     try: row["NIQE"] = niqe(out, luma=luma)
                     except ValueError as e: row["NIQE"] = float("nan"); bar.write(f"warning: {f}: {e}", file=sys.stderr)
                     if jpeg is not None:
