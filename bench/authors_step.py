@@ -4,7 +4,7 @@
     python bench/authors_step.py [--size 384] [--batch 2] [--steps 3] [--ours] [--bf16]
 
 Prints the median step time and this process's peak resident memory. The transcription itself is
-`sclle_nb.bench.authors_losses` (VGG16 run three times on the enhanced image, the contrast images' features
+`sclle_nb.authors.authors_losses` (VGG16 run three times on the enhanced image, the contrast images' features
 recomputed every step, the segmentation loss on a detached copy); `--ours` times `SCLLELoss(mode="paper")` instead.
 """
 import argparse, statistics, time

@@ -12,13 +12,13 @@ import torch
 from torch import Tensor
 import torch.nn.functional as F
 from .dcenet import DCENet, load_dcenet, init_dcenet, flops_per_pixel
+from .authors import authors_losses
 from .infer import infer, PlainEngine, use_engine, RADIUS
 from .infer import FastEngine, fused_maps, _packer, _P
 
 # %% auto #0
 __all__ = ['FAST', 'timeit', 'matmul_fn', 'plain_infer', 'load_avg', 'fast_infer', 'variants', 'psnr', 'test_photo',
-           'peak_rss_mb', 'tiled_peak', 'authors_losses', 'train_setup', 'step_gflop', 'train_bench', 'bench',
-           'bench_table', 'bench_cli']
+           'peak_rss_mb', 'tiled_peak', 'train_setup', 'step_gflop', 'train_bench', 'bench', 'bench_table', 'bench_cli']
 
 # %% ../nbs/18_fast.ipynb #925bc4d5
 def _med(v): return statistics.median(v) if v else float("nan")
@@ -133,44 +133,6 @@ def tiled_peak(H:int=4000, W:int=6000, # photo size (24 MP by default)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
     if r.returncode: raise RuntimeError(f"tiled_peak: subprocess failed: {r.stderr.strip().splitlines()[-1:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
-
-# %% ../nbs/18_fast.ipynb #4a14bff8
-def _gray(x): return x.mean(1, keepdim=True)
-
-def _gram(f):
-    b, c, h, w = f.shape
-    f = f.reshape(b, c, h*w)
-    return f @ f.transpose(1, 2) / (c*h*w)
-
-def authors_losses(net, vgg, seg_net, low, labels, pos, neg)->dict:
-    "The authors' training objective, transcribed: VGG three times on Y, contrast features every step."
-    y, A = net(low).enhanced, net.curve_maps(low)  # their net returns A with the forward; recomputing it is extra work
-    B, _, H, W = y.shape
-    tv = 200*2*(((A[:, :, 1:] - A[:, :, :-1])**2).sum()/((H-1)*W) + ((A[:, :, :, 1:] - A[:, :, :, :-1])**2).sum()/(H*(W-1)))/B
-    m = y.mean((2, 3))
-    drg, drb, dgb = (m[:, 0]-m[:, 1])**2, (m[:, 0]-m[:, 2])**2, (m[:, 2]-m[:, 1])**2
-    col = 8*torch.sqrt(drg**2 + drb**2 + dgb**2).mean()
-    g = _gray(y); segexp = 0
-    for i in range(35):
-        a2 = torch.where(labels == i, g, torch.zeros_like(labels, dtype=y.dtype))   # (B,B,H,W) broadcast, as theirs
-        d2 = a2.mean().detach()
-        a2 = torch.where(a2 == 0, d2, a2)
-        segexp = segexp + ((a2 - d2)**2).mean()
-    f4 = vgg[:23]
-    percept = F.mse_loss(f4(low), f4(y))                                       # VGG pass 1 on Y
-    l1g = lambda a, b: (_gray(a) - _gray(b)).abs().mean()
-    cont = 10*torch.clamp(l1g(y, pos) - l1g(y, neg) + 0.3, min=0)
-    def S(a, b):                                                               # VGG passes 2 and 3 on Y
-        s, fa, fb = 0, a, b
-        for j, (i0, i1) in enumerate([(0, 4), (4, 9), (9, 16)]):
-            fa, fb = vgg[i0:i1](fa), vgg[i0:i1](fb)
-            if j < 2: s = s + ((_gram(fb) - _gram(fa))**2).sum()              # relu3_3 computed, unused
-        return s
-    cont2 = 5*torch.clamp(S(y, pos) - S(y, neg) + 0.04, min=0)
-    from sclle_nb.deeplab import normalize
-    yd = y.detach().clone()
-    seg = F.cross_entropy(seg_net(normalize(yd)), labels.long(), ignore_index=255)
-    return dict(tv=tv, col=col, segexp=segexp, percept=percept, cont=cont, cont2=cont2, seg=seg)
 
 # %% ../nbs/18_fast.ipynb #93944789
 def train_setup(kind:str="ours", # "ours" (SCLLELoss paper mode) or "authors"
