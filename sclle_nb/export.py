@@ -6,12 +6,11 @@ Docs: https://sclle-nb.github.io/sclle_nb/onnx.html.md"""
 
 # %% ../nbs/22_onnx.ipynb #53c015c0
 from __future__ import annotations
-import os, sys, secrets, signal, argparse, threading
-from contextlib import contextmanager
+import os, sys, argparse
 from pathlib import Path
 import numpy as np
 import torch
-from .dcenet import DCENet, load_dcenet
+from .dcenet import DCENet, load_dcenet, tmp_path, stop_signals_raise
 
 # %% auto #0
 __all__ = ['OPSET', 'OnnxGraph', 'dcenet_nodes', 'curve_nodes', 'aa_weight_nodes', 'lerp_index', 'lerp_nodes', 'dcenet_onnx',
@@ -144,26 +143,12 @@ def _need_onnx():
     try: import onnx  # noqa: F401
     except ImportError: raise ExportError("onnx is not installed: pip install onnx (or sclle_nb[onnx])") from None
 
-@contextmanager
-def _signals_raise():
-    "SIGTERM/SIGHUP raise SystemExit while the block runs (main thread), so `finally` clauses run."
-    if threading.current_thread() is not threading.main_thread(): yield; return
-    sigs = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
-    old = {s: signal.getsignal(s) for s in sigs}
-    def stop(sig, frame):
-        if callable(old[sig]): return old[sig](sig, frame)
-        if old[sig] != signal.SIG_IGN: raise SystemExit(128 + sig)
-    for s in sigs: signal.signal(s, stop)
-    try: yield
-    finally:
-        for s, h in old.items(): signal.signal(s, h)
-
 def _write_atomic(path:Path, data:bytes):
     "Write `data` to `path` through `.sclle-<pid>-<8 hex>.tmp` in the same folder and a rename."
     if not path.parent.is_dir(): raise ExportError(f"{path}: output folder {path.parent} does not exist")
     if path.is_dir(): raise ExportError(f"{path}: is a folder; give a file name such as dcenet.onnx")
-    tmp = path.parent/f".sclle-{os.getpid()}-{secrets.token_hex(4)}.tmp"
-    with _signals_raise():
+    tmp = tmp_path(path)   # short and fixed in length, removed on SIGTERM/SIGHUP too (lesson 01)
+    with stop_signals_raise():
         try:
             with open(tmp, "wb") as f: f.write(data); f.flush(); os.fsync(f.fileno())
             os.replace(tmp, path)
