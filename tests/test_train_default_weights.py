@@ -7,7 +7,7 @@ def test_default_weights_ship_with_model_card():
     assert DEFAULT_WEIGHTS.exists() and 300_000 < DEFAULT_WEIGHTS.stat().st_size < 340_000
     meta = torch.load(DEFAULT_WEIGHTS, weights_only=True)
     assert meta["format"] == "sclle_nb.dcenet" and "train_default_weights" in meta["recipe"] and meta["step"] > 0
-    assert "'w_hue': 50.0" in meta["recipe"] and "'w_col': 0.0" in meta["recipe"]      # the hue-preserving recipe
+    assert meta["recipe"] == f"train_default_weights(seed=2022, **{RECIPE})" and meta["step"] == RECIPE["steps"]  # the recipe, as is
     card = (DEFAULT_WEIGHTS.parent/"MODEL_CARD.md").read_text()
     for word in ("NIQE", "LIME", "Data", "Objective", "steps", "minutes", "colour", "hue_loss"): assert word in card, word
 
