@@ -6,15 +6,14 @@ Docs: https://sclle-nb.github.io/sclle_nb/default_weights.html.md"""
 
 # %% ../nbs/14b_default_weights.ipynb #f47e611f
 from __future__ import annotations
-import os, time, signal, secrets, threading
-from contextlib import contextmanager
+import os, time
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np
 import torch
 from torch import nn, Tensor
 from torch.utils.data import Dataset
-from .dcenet import DCENet, init_dcenet, load_dcenet, save_dcenet
+from .dcenet import DCENet, init_dcenet, load_dcenet, save_dcenet, tmp_path, stop_signals_raise
 from .exposure import expose, srgb_to_linear, linear_to_srgb
 from .zeroref import colour_loss, tv_loss, exposure_loss, spatial_loss
 
@@ -164,25 +163,11 @@ def _train_step(net:nn.Module, opt, crit:nn.Module, low:Tensor, clip:float)->dic
 
 def _save(obj, path:Path):
     "`torch.save` atomically: a short temporary name beside `path`, removed whatever happens, then `os.replace`."
-    tmp = path.parent/f".sclle-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    tmp = tmp_path(path)
     try: torch.save(obj, tmp); os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
 
 # %% ../nbs/14b_default_weights.ipynb #7501fc2b
-@contextmanager
-def _signals_raise():
-    "While the block runs, SIGTERM/SIGHUP raise `SystemExit` (when they would end the process), so `finally` blocks run."
-    if threading.current_thread() is not threading.main_thread(): yield; return
-    sigs = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
-    old = {s: signal.getsignal(s) for s in sigs}
-    def stop(sig, frame):
-        if callable(old[sig]): return old[sig](sig, frame)
-        if old[sig] != signal.SIG_IGN: raise SystemExit(128 + sig)
-    for s in sigs: signal.signal(s, stop)
-    try: yield
-    finally:
-        for s, h in old.items(): signal.signal(s, h)
-
 def _resume(ck:Path, net:nn.Module, opt, recipe:dict, dev)->tuple[int, list]:
     "Load `ck` into `net` and `opt` if it exists (same recipe; `steps` may grow): (step, history)."
     if not ck.exists(): return 0, []
@@ -221,7 +206,7 @@ def train_default_weights(out:str|Path="runs/default", # output folder (resumes 
         shown = r | {"init": r["init"] and Path(r["init"]).name}   # the file's name only: no folder of this machine
         save_dcenet(net, out/"dcenet.pth", step=step, recipe=f"train_default_weights(seed={seed}, **{shown})")
     bar = tqdm(total=r["steps"], initial=step, desc="default weights", disable=not progress)
-    with _signals_raise():
+    with stop_signals_raise():   # SIGTERM/SIGHUP end the run through `finally`: no temporary file is left
         try:
             while step < r["steps"] and (minutes is None or time.time() - t0 < 60*minutes):
                 d = _train_step(net, opt, crit, _draw(ds, seed, step, r["batch"]).to(dev), r["clip"]); step += 1; bar.update(1)
