@@ -8,6 +8,7 @@ Docs: https://sclle-nb.github.io/sclle_nb/evaluate.html.md"""
 from __future__ import annotations
 import argparse, csv, io, os, re, sys, time, warnings
 from dataclasses import dataclass, field
+from fastcore.basics import patch
 from pathlib import Path
 import numpy as np
 
@@ -191,44 +192,52 @@ class Results:
 
     def _fmt(self, metric, v): return "-" if not np.isfinite(v) else f"{v:.{4 if metric in ('SSIM', 'mIoU') else 2}f}"
 
-    def to_markdown(self)->str:
-        "One Markdown table per metric, shaped like the paper's."
-        out = []
-        for k in self.metrics():
-            t = self.table(k)
-            arrow = " (lower is better)" if _lower(k) else " (higher is better)"
-            out += [f"**{k}**{arrow}", "", "| " + " | ".join(t[0]) + " |", "|" + "---|"*len(t[0])]
-            out += ["| " + " | ".join([r[0]] + [self._fmt(k, v) for v in r[1:-1]] + [f"{r[-1]:.3f}"]) + " |" for r in t[1:]]
-            out.append("")
-        return "\n".join(out)
 
-    def to_csv(self)->str:
-        "The tables as CSV: metric, method, one column per set, avg, seconds per image."
-        buf = io.StringIO(); w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["metric", "method", *self.sets, "avg", "s_per_image"])
-        for k in self.metrics():
-            for r in self.table(k)[1:]: w.writerow([k, r[0], *[f"{v:.6f}" for v in r[1:]]])
-        return buf.getvalue()
 
-    def per_image_csv(self)->str:
-        "Every image's scores as CSV."
-        keys = ["method", "set", "image", "seconds"] + [k for k in self.metrics() if k != "mIoU"]
-        buf = io.StringIO(); w = csv.DictWriter(buf, keys, extrasaction="ignore", lineterminator="\n")
-        w.writeheader(); w.writerows(self.rows)
-        return buf.getvalue()
+# %% ../nbs/16_evaluate.ipynb #2028c86d
+@patch
+def to_markdown(self:Results)->str:
+    "One Markdown table per metric, shaped like the paper's."
+    out = []
+    for k in self.metrics():
+        t = self.table(k)
+        arrow = " (lower is better)" if _lower(k) else " (higher is better)"
+        out += [f"**{k}**{arrow}", "", "| " + " | ".join(t[0]) + " |", "|" + "---|"*len(t[0])]
+        out += ["| " + " | ".join([r[0]] + [self._fmt(k, v) for v in r[1:-1]] + [f"{r[-1]:.3f}"]) + " |" for r in t[1:]]
+        out.append("")
+    return "\n".join(out)
 
-    def __str__(self)->str:
-        "Terminal tables."
-        out = []
-        for k in self.metrics():
-            t = self.table(k)
-            cells = [t[0]] + [[r[0]] + [self._fmt(k, v) for v in r[1:-1]] + [f"{r[-1]:.3f}"] for r in t[1:]]
-            wd = [max(len(str(c[i])) for c in cells) for i in range(len(t[0]))]
-            out.append(f"{k} ({'lower' if _lower(k) else 'higher'} is better)")
-            out += ["  ".join(str(c).ljust(wd[i]) if i == 0 else str(c).rjust(wd[i]) for i, c in enumerate(row)) for row in cells]
-            out.append("")
-        return "\n".join(out).rstrip()
-    __repr__ = __str__
+@patch
+def to_csv(self:Results)->str:
+    "The tables as CSV: metric, method, one column per set, avg, seconds per image."
+    buf = io.StringIO(); w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["metric", "method", *self.sets, "avg", "s_per_image"])
+    for k in self.metrics():
+        for r in self.table(k)[1:]: w.writerow([k, r[0], *[f"{v:.6f}" for v in r[1:]]])
+    return buf.getvalue()
+
+@patch
+def per_image_csv(self:Results)->str:
+    "Every image's scores as CSV."
+    keys = ["method", "set", "image", "seconds"] + [k for k in self.metrics() if k != "mIoU"]
+    buf = io.StringIO(); w = csv.DictWriter(buf, keys, extrasaction="ignore", lineterminator="\n")
+    w.writeheader(); w.writerows(self.rows)
+    return buf.getvalue()
+
+@patch
+def __str__(self:Results)->str:
+    "Terminal tables."
+    out = []
+    for k in self.metrics():
+        t = self.table(k)
+        cells = [t[0]] + [[r[0]] + [self._fmt(k, v) for v in r[1:-1]] + [f"{r[-1]:.3f}"] for r in t[1:]]
+        wd = [max(len(str(c[i])) for c in cells) for i in range(len(t[0]))]
+        out.append(f"{k} ({'lower' if _lower(k) else 'higher'} is better)")
+        out += ["  ".join(str(c).ljust(wd[i]) if i == 0 else str(c).rjust(wd[i]) for i, c in enumerate(row)) for row in cells]
+        out.append("")
+    return "\n".join(out).rstrip()
+
+Results.__repr__ = Results.__str__
 
 # %% ../nbs/16_evaluate.ipynb #73054a1d
 def _match(folder:Path, stem:str, kind:str)->Path:

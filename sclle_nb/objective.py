@@ -106,9 +106,9 @@ def grams(self:SCLLELoss, x:Tensor, # contrast images (n,3,H,W) in [0,1]
     todo = list(range(len(x))) if keys is None or not self.cache_on else [i for i, k in enumerate(keys) if key(k) not in self._cache]
     new = {}
     if todo:
-        with torch.no_grad():
-            f = self.vgg(x[todo], self.layers, self.normalize)
-            new = {l: gram_matrix(f[l]) for l in self.layers}
+        with torch.no_grad():   # one image at a time: its Gram matrix never depends on the images beside it
+            fs = [self.vgg(x[i:i+1], self.layers, self.normalize) for i in todo]
+            new = {l: torch.cat([gram_matrix(f[l]) for f in fs]) for l in self.layers}
     if keys is None or not self.cache_on: return new
     for j, i in enumerate(todo): self._cache[key(keys[i])] = {l: new[l][j] for l in self.layers}
     return {l: torch.stack([self._cache[key(k)][l] for k in keys]).to(x.device) for l in self.layers}

@@ -342,7 +342,7 @@ def draw(self:Trainer, n:int)->dict:
     if self.pool is None: return {}
     d = self.pool.draw(n, generator=self.gen, per_kind=self.cfg.mode != "official")  # the authors draw n negatives in all
     return {"positives": self._to_device(d["positives"]), "negatives": self._to_device(d["negatives"]),
-            "neg_kinds": d["neg_kinds"]}
+            "neg_kinds": d["neg_kinds"], "pos_keys": d["pos_keys"], "neg_keys": d["neg_keys"]}  # keys: Gram cache
 
 @patch
 def train_step(self:Trainer, batch:dict)->Tensor:
