@@ -47,7 +47,7 @@ def plain_infer(model, x, **kw):
     with use_engine(PlainEngine()): return infer(model, x, **kw)
 
 def load_avg()->float:
-    "1-minute load average of the machine, printed with the benchmark."
+    "1-minute load average, kept in the JSON results: how busy the machine was while timing."
     try: return os.getloadavg()[0]
     except OSError: return float("nan")
 
@@ -289,8 +289,7 @@ def bench_table(r:dict)->str:
     w = max(len(a) for a, *_ in rows)
     out = [f"{'figure':{w}}  {'value':>26}  {'vs plain':>8}  {'of matmul':>9}", "-"*(w + 51)]
     out += [f"{a:{w}}  {b:>26}  {c:>8}  {d:>9}" for a, b, c, d in rows]
-    out.append(f"threads {r['threads']}, load average {r['load_avg_start']:.1f} -> {r['load_avg_end']:.1f}"
-               + (" (quick mode: small sizes, figures not comparable)" if r["quick"] else ""))
+    out.append(f"threads {r['threads']}" + (" (quick mode: small sizes, figures not comparable)" if r["quick"] else ""))
     return "\n".join(out)
 
 # %% ../nbs/18_fast.ipynb #bd1ce141
