@@ -39,6 +39,7 @@ def to_y(a:np.ndarray, # (H,W,3) RGB
     "Luminance Y of YCbCr (BT.601, MATLAB's `rgb2ycbcr`), float64 on the same scale (16..235 for 8 bits)."
     return (16 + a[..., :3].astype(np.float64)/data_range @ np.array([65.481, 128.553, 24.966]))*(data_range/255)
 
+# %% ../nbs/16_evaluate.ipynb #23cfb2d9
 def _pair(a, b, data_range, on):
     a, b = _np(a), _np(b)
     if a.shape != b.shape: raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")

@@ -42,6 +42,7 @@ def _cut(p:Path, frac:float=0.5)->Path: b = p.read_bytes(); p.write_bytes(b[:int
 def _exif(o:int):
     ex = Image.Exif(); ex[0x0112] = o; return ex
 
+# %% ../nbs/20_robustness.ipynb #06a2605e
 class FileCase(NamedTuple):
     "One kind of input file, how to make it, and what must happen to it."
     name: str # file name written into the test folder
