@@ -17,8 +17,8 @@ from .infer import infer, PlainEngine, use_engine, RADIUS
 from .infer import FastEngine, fused_maps, _packer, _P
 
 # %% auto #0
-__all__ = ['FAST', 'timeit', 'matmul_fn', 'plain_infer', 'load_avg', 'fast_infer', 'variants', 'psnr', 'test_photo',
-           'peak_rss_mb', 'tiled_peak', 'train_setup', 'step_gflop', 'train_bench', 'bench', 'bench_table', 'bench_cli']
+__all__ = ['FAST', 'timeit', 'matmul_fn', 'plain_infer', 'fast_infer', 'variants', 'psnr', 'test_photo', 'peak_rss_mb',
+           'tiled_peak', 'train_setup', 'step_gflop', 'train_bench', 'bench', 'bench_table', 'bench_cli']
 
 # %% ../nbs/18_fast.ipynb #925bc4d5
 def _med(v): return statistics.median(v) if v else float("nan")
@@ -45,11 +45,6 @@ def matmul_fn(n:int=4096, dtype=torch.float32):
 def plain_infer(model, x, **kw):
     "`infer` with the plain engine of lesson 2 (the network's forward and the curves on whole tensors)."
     with use_engine(PlainEngine()): return infer(model, x, **kw)
-
-def load_avg()->float:
-    "1-minute load average, kept in the JSON results: how busy the machine was while timing."
-    try: return os.getloadavg()[0]
-    except OSError: return float("nan")
 
 # %% ../nbs/18_fast.ipynb #2aa16707
 def fast_infer(model, x, **kw):
@@ -214,7 +209,7 @@ def bench(quick:bool=False, # small sizes: a smoke test, seconds instead of minu
     log = log or (lambda *a: None)
     mmn = 1024 if quick else 4096
     s512, s900, s24 = ((64, 64), (90, 120), (400, 600)) if quick else ((512, 512), (900, 1200), (4000, 6000))
-    r = dict(quick=quick, threads=torch.get_num_threads(), load_avg_start=load_avg())
+    r = dict(quick=quick, threads=torch.get_num_threads())
     mm, mmf = matmul_fn(mmn); mmb, _ = matmul_fn(mmn, torch.bfloat16)
     net = load_dcenet("random")
     x512, x900 = torch.rand(1, 3, *s512), torch.rand(1, 3, *s900)
@@ -238,7 +233,6 @@ def bench(quick:bool=False, # small sizes: a smoke test, seconds instead of minu
     m = tiled_peak(*s24, tile=128 if quick else 512)
     r.update(tiled_24mp_peak_mb=m["peak_mb"], tiled_24mp_s=m["s"], tiled_tile=128 if quick else 512)
     r.update(_train_figures(r, quick, log) if train else dict(_TRAIN_NONE, train_note="not measured (train=False)"))
-    r["load_avg_end"] = load_avg()
     return r
 
 # %% ../nbs/18_fast.ipynb #327357c4
