@@ -135,16 +135,16 @@ class use_engine:
         _ENGINE = self.old
 
 def engine():
-    "The engine `infer` runs: the one given to `use_engine`, else the library's default, `FastEngine` (lesson 18)."
+    "The engine `infer` runs: the one given to `use_engine`, else the library's default, `FastEngine` (lesson 25)."
     if _ENGINE is not None: return _ENGINE
-    import sclle_nb.infer as lib  # lesson 18 appends `FastEngine` to this very module, after this lesson's code
+    import sclle_nb.infer as lib  # lesson 25 appends `FastEngine` to this very module, after this lesson's code
     return lib.FastEngine()
 
-# %% ../nbs/18_fast.ipynb #dbea983a
+# %% ../nbs/25_fast.ipynb #dbea983a
 import warnings, logging, weakref
 from .curves import le_curve
 
-# %% ../nbs/18_fast.ipynb #9c7348c2
+# %% ../nbs/25_fast.ipynb #9c7348c2
 _P = [1, 1]
 _PACKED = weakref.WeakKeyDictionary()  # model -> its weights in oneDNN's layout (reordering bf16 weights takes ~5 ms each)
 
@@ -169,7 +169,7 @@ def _packer(model, dt, N, H, W):
         return cache[key]
     return pack, bias
 
-# %% ../nbs/18_fast.ipynb #e01f9703
+# %% ../nbs/25_fast.ipynb #e01f9703
 def fused_maps(model, # the enhancement network (a DCENet)
                x:Tensor, # images (N,3,H,W) in [0,1]
                precision:str="fp32", # "fp32" or "bf16"
@@ -190,7 +190,7 @@ def fused_maps(model, # the enhancement network (a DCENet)
     x5 = conv2(x3, x4, m.e_conv5, "relu"); x6 = conv2(x2, x5, m.e_conv6, "relu")
     return conv2(x1, x6, m.e_conv7, None).tanh_()
 
-# %% ../nbs/18_fast.ipynb #e2982d88
+# %% ../nbs/25_fast.ipynb #e2982d88
 def banded_curves(x:Tensor, # images (N,3,H,W)
                   band_maps, # band_maps(s, e) -> raw maps r=-alpha of rows s..e-1 as (N, e-s, W, 3n) float
                   px:int=16384, # pixels per band (maps of a band: px*96 bytes, fits in L2)
@@ -212,10 +212,10 @@ def banded_curves(x:Tensor, # images (N,3,H,W)
     finally: torch.set_num_threads(n0)
     return y.clamp_(0, 1).permute(0, 3, 1, 2).contiguous()
 
-# %% ../nbs/18_fast.ipynb #0a12cda9
+# %% ../nbs/25_fast.ipynb #0a12cda9
 CACHE_TILE = 256  # a 270x270 tile's 32-channel feature maps (9 MB each) stay in a 32 MB L3 cache
 
-# %% ../nbs/18_fast.ipynb #6a124d12
+# %% ../nbs/25_fast.ipynb #6a124d12
 def _apply(x:Tensor, r:Tensor)->Tensor:
     "The curves for the raw maps r = -alpha (N,3n,H,W) on whole tensors, clamped: the GPU path and the compiled one."
     return apply_curves(x, -r).clamp(0, 1).contiguous()
@@ -236,7 +236,7 @@ def compiled(fn, *args):
         return None
     finally: log.setLevel(lvl)
 
-# %% ../nbs/18_fast.ipynb #804a08eb
+# %% ../nbs/25_fast.ipynb #804a08eb
 def _lerp_idx(n_in:int, n_out:int):
     "Source indices and weights of bilinear resampling n_in -> n_out (align_corners=False, as F.interpolate)."
     src = ((torch.arange(n_out, dtype=torch.float64) + 0.5) * (n_in / n_out) - 0.5).clamp_(min=0)
@@ -254,7 +254,7 @@ def _fast_apply(x:Tensor, # images (N,3,H,W)
         y = le_curve(y, -torch.lerp(rh[:, i0, 3*k:3*k+3], rh[:, i1, 3*k:3*k+3], w))  # the lerped raw map is -alpha
     return y.clamp(0, 1).permute(0, 2, 1, 3).contiguous()
 
-# %% ../nbs/18_fast.ipynb #a0a74336
+# %% ../nbs/25_fast.ipynb #a0a74336
 class FastEngine(PlainEngine):
     "`infer`'s default implementation: the plain computations with fused kernels, cache-sized tiles and bands, compile."
     def whole(self, model, x, precision="fp32", compile=False):

@@ -1,4 +1,4 @@
-"The lean training parts (lesson 18a): each equal to the plain method code in values and gradients, and keeping less."
+"The lean training parts (lesson 25a): each equal to the plain method code in values and gradients, and keeping less."
 import copy, json, re
 from pathlib import Path
 import pytest
