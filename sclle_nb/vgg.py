@@ -6,6 +6,7 @@ Docs: https://sclle-nb.github.io/sclle_nb/vgg.html.md"""
 
 # %% ../nbs/08_vgg.ipynb #41472bcb
 from __future__ import annotations
+import os
 from pathlib import Path
 from collections.abc import Sequence
 import torch
@@ -14,20 +15,37 @@ import torchvision
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['LAYERS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'vgg16_cache_path', 'vgg16_features', 'VGGFeatures', 'gram_matrix',
-           'gram_dict']
+__all__ = ['LAYERS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'OFFLINE_ENV', 'offline', 'vgg16_cache_path', 'WeightsMissing',
+           'vgg16_features', 'VGGFeatures', 'lesson_vgg', 'gram_matrix', 'gram_dict']
 
 # %% ../nbs/08_vgg.ipynb #691e641d
 LAYERS = {"relu1_1": 1, "relu1_2": 3, "relu2_1": 6, "relu2_2": 8, "relu3_1": 11, "relu3_2": 13, "relu3_3": 15,
           "relu4_1": 18, "relu4_2": 20, "relu4_3": 22, "relu5_1": 25, "relu5_2": 27, "relu5_3": 29}
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
-# %% ../nbs/08_vgg.ipynb #c4b82920
+# %% ../nbs/08_vgg.ipynb #efbeb2a9
+OFFLINE_ENV = "SCLLE_OFFLINE" # set to anything but "" or "0": nothing is downloaded
+
+def offline()->bool:
+    "True when $SCLLE_OFFLINE is set to anything but '' or '0'."
+    return os.environ.get(OFFLINE_ENV, "") not in ("", "0")
+
+def _imagenet(): return torchvision.models.VGG16_Weights.IMAGENET1K_V1
+
 def vgg16_cache_path()->Path:
     "Where torchvision keeps (and looks for) the ImageNet VGG16 weights."
-    url = torchvision.models.VGG16_Weights.IMAGENET1K_V1.url
-    return Path(torch.hub.get_dir())/"checkpoints"/url.rsplit("/", 1)[-1]
+    return Path(torch.hub.get_dir())/"checkpoints"/_imagenet().url.rsplit("/", 1)[-1]
 
+class WeightsMissing(FileNotFoundError):
+    "The ImageNet VGG16 file is not cached and was not fetched; the message is one line saying what to do."
+    def __init__(self, why:str):
+        w, p = _imagenet(), vgg16_cache_path()
+        self.why, self.path, self.url = " ".join(why.split()), p, w.url
+        super().__init__(f"VGG16 ImageNet weights missing ({self.why}): put {p.name} ({w.meta['_file_size']:.0f} MB) "
+                         f"at {p}, from {w.url}")
+    def __str__(self): return self.args[0]
+
+# %% ../nbs/08_vgg.ipynb #a3fa52a8
 def _random_features(seed:int|None)->nn.Sequential:
     "VGG16 `features` with torchvision's initialisation, seeded without touching the global RNG."
     with torch.random.fork_rng(devices=[]):
@@ -38,45 +56,51 @@ def _random_features(seed:int|None)->nn.Sequential:
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu"); nn.init.zeros_(m.bias)
     return f
 
-def vgg16_features(weights:str|None="DEFAULT", # "DEFAULT"/"IMAGENET1K_V1" (torchvision cache), None/"random"
-                   seed:int|None=0, # seed of the random initialisation
-                   download:bool=False, # allow torchvision to download missing weights
+def _imagenet_features(download:bool|None)->nn.Sequential:
+    "ImageNet VGG16 `features` from torch's hub cache, fetched there by torchvision when missing and allowed."
+    cached = vgg16_cache_path().exists()
+    if not cached and download is False: raise WeightsMissing("not in torch's hub cache, and download=False")
+    if not cached and download is None and offline(): raise WeightsMissing(f"not in torch's hub cache, and ${OFFLINE_ENV} is set")
+    try: sd = _imagenet().get_state_dict(progress=True, check_hash=True, weights_only=True)
+    except (OSError, RuntimeError) as e:
+        raise WeightsMissing(f"the cached file cannot be read: {e}" if cached else f"the download failed: {e}") from None
+    f = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"])
+    f.load_state_dict({k.removeprefix("features."): v for k, v in sd.items() if k.startswith("features.")})
+    return f
+
+def vgg16_features(weights:str|None="DEFAULT", # "DEFAULT"/"IMAGENET1K_V1" (ImageNet), None/"random"
+                   seed:int|None=None, # seed of the random initialisation
+                   download:bool|None=None, # None: fetch when not cached unless offline(); False: never; True: even offline
                   )->nn.Sequential:
-    "VGG16's convolutional part, with ImageNet weights from torchvision's cache or a seeded random init."
+    "VGG16's convolutional part, with ImageNet weights (cached, or fetched by torchvision) or a seeded random init."
     if weights is None or weights == "random": return _random_features(seed)
     if weights not in ("DEFAULT", "IMAGENET1K_V1"):
         raise ValueError(f"vgg16_features: weights must be 'DEFAULT', 'IMAGENET1K_V1', None or 'random', got {weights!r}")
-    p = vgg16_cache_path()
-    if not download and not p.exists():
-        raise FileNotFoundError(f"VGG16 ImageNet weights not found at {p} (torch.hub.get_dir()/checkpoints; set TORCH_HOME "
-                                f"to move it): copy {p.name} there (from {torchvision.models.VGG16_Weights.IMAGENET1K_V1.url}), "
-                                "pass download=True, or use weights=None for random weights")
-    return torchvision.models.vgg16(weights=torchvision.models.VGG16_Weights.IMAGENET1K_V1).features
+    return _imagenet_features(download)
 
 # %% ../nbs/08_vgg.ipynb #a4a3ecbe
 class VGGFeatures(nn.Module):
     "Frozen VGG16 returning a dict of named ReLU outputs (relu1_1 ... relu5_3) from one forward pass."
     def __init__(self, layers:Sequence[str]=("relu1_2", "relu2_2", "relu3_3", "relu4_3"), # layers to return
                  normalize:bool=True, # apply ImageNet mean/std to [0,1] inputs (the authors: False)
-                 weights:str|None="DEFAULT", # "DEFAULT"/"IMAGENET1K_V1" from torchvision's cache, or None/"random"
+                 weights:str|None="DEFAULT", # "DEFAULT"/"IMAGENET1K_V1" (ImageNet), or None/"random"
                  vgg:nn.Module|None=None, # a torchvision VGG16 (or its `features`) to use instead; shared and frozen
                  seed:int|None=0, # seed for random weights
                  channels_last:bool=False, # run in channels_last memory format (faster on some hardware)
-                 download:bool=False, # allow torchvision to download missing weights
+                 download:bool|None=None, # see `vgg16_features`: None fetches when not cached unless offline()
                 ):
         super().__init__()
         if isinstance(layers, str): layers = (layers,)
         bad = [l for l in layers if l not in LAYERS]
         if bad or not layers: raise ValueError(f"VGGFeatures: unknown layers {bad or '(none)'}; choose from {list(LAYERS)}")
         self.layers, self.normalize, self.channels_last = tuple(dict.fromkeys(layers)), normalize, channels_last
-        if vgg is None: feats = vgg16_features(weights, seed=seed, download=download)
-        else: feats = getattr(vgg, "features", vgg)
+        if vgg is None: feats, self.pretrained = vgg16_features(weights, seed=seed, download=download), weights not in (None, "random")
+        else: feats, self.pretrained = getattr(vgg, "features", vgg), None
         if not isinstance(feats, nn.Sequential) or len(feats) < 30 or not isinstance(feats[LAYERS["relu5_3"]], nn.ReLU):
             raise ValueError("VGGFeatures: vgg must be a torchvision VGG16 (or its `features`), without batch norm")
         last = max(LAYERS[l] for l in self.layers)
         # fresh, non-inplace ReLUs: an in-place ReLU would overwrite a tensor we hand out; ReLUs hold no weights
         self.features = nn.Sequential(*[nn.ReLU() if isinstance(m, nn.ReLU) else m for m in feats[:last + 1]])
-        self._at = {LAYERS[l]: l for l in self.layers}
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.requires_grad_(False)
@@ -111,6 +135,19 @@ def forward(self:VGGFeatures, x:Tensor, # images (B,3,H,W) in [0,1]
         x = m(x)
         if i in at: out[at[i]] = x
     return {l: out[l] for l in at.values()}          # in the order asked for
+
+# %% ../nbs/08_vgg.ipynb #870621d9
+def lesson_vgg(seed:int=0, # seed of the random weights used when ImageNet's are not available
+               **kw, # `VGGFeatures` arguments (layers, normalize, ...)
+              )->VGGFeatures:
+    "ImageNet VGG16 features when cached or fetchable (and allowed), else seeded random ones; prints which."
+    try: v = VGGFeatures(weights="DEFAULT", **kw)
+    except WeightsMissing as e:
+        v = VGGFeatures(weights=None, seed=seed, **kw)
+        print(f"VGG16 weights: random (seed {seed}), because the ImageNet weights are missing ({e.why}); "
+              "what follows shows the mechanics, not what ImageNet features see.")
+    else: print(f"VGG16 weights: ImageNet ({vgg16_cache_path().name} from torch's hub cache).")
+    return v
 
 # %% ../nbs/08_vgg.ipynb #cf543e48
 def gram_matrix(f:Tensor, # feature maps (B,C,H,W)

@@ -1,5 +1,7 @@
 """Shared pytest fixtures: the optional reference-data folder, found by the library's one helper."""
 import os
+# nothing in the tests downloads: weights not in the cache end in the one-line message (or random weights, by name)
+os.environ.setdefault("SCLLE_OFFLINE", "1")
 from pathlib import Path
 import pytest
 from sclle_nb.refdata import ref_dir, ENV

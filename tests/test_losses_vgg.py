@@ -1,4 +1,4 @@
-"""VGGFeatures (one pass, truncation, frozen, weights loading without any download) and gram_matrix."""
+"""VGGFeatures (one pass, truncation, frozen, weights from the cache) and gram_matrix; the fetch itself: test_weights_fetch.py."""
 import types, pytest, torch
 import torch.nn as nn
 import torchvision
@@ -61,29 +61,31 @@ def test_random_weights_seeded():
     assert torch.equal(state, torch.random.get_rng_state())      # the global RNG is left alone
 
 def test_offline_error_names_the_cache(tmp_path, monkeypatch):
+    "Offline (or download=False) with an empty cache: WeightsMissing, one line, and nothing tried the network."
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     def no_network(*a, **k): raise AssertionError("tried to download")
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
     expect = tmp_path/"hub"/"checkpoints"/"vgg16-397923af.pth"
     assert vgg16_cache_path() == expect
     for w in ("DEFAULT", "IMAGENET1K_V1"):
-        with pytest.raises(FileNotFoundError) as e: VGGFeatures(weights=w)
-        assert str(expect) in str(e.value) and "weights=None" in str(e.value)
+        with pytest.raises(FileNotFoundError) as e: VGGFeatures(weights=w)     # conftest sets SCLLE_OFFLINE
+        assert isinstance(e.value, V.WeightsMissing) and f"at {expect}," in str(e.value) and "\n" not in str(e.value)
+    monkeypatch.delenv("SCLLE_OFFLINE")
+    with pytest.raises(V.WeightsMissing, match="download=False"): VGGFeatures(weights="DEFAULT", download=False)
     with pytest.raises(ValueError, match="weights must be"): VGGFeatures(weights="imagenet")
 
 def test_cached_weights_go_through_torchvision(tmp_path, monkeypatch):
-    "With the file in the cache, loading goes through torchvision.models.vgg16(weights=IMAGENET1K_V1)."
+    "With the file in the cache, loading reads it through the weights enum's get_state_dict, hash-checked, weights only."
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    p = vgg16_cache_path(); p.parent.mkdir(parents=True); p.write_bytes(b"")
+    p = vgg16_cache_path(); p.parent.mkdir(parents=True)
+    torch.save({"features." + k: v for k, v in vgg16_features(None, seed=1).state_dict().items()}, p)
     seen = {}
-    def fake_vgg16(weights=None, **kw):
-        seen["weights"] = weights
-        return types.SimpleNamespace(features=vgg16_features(None, seed=1))
-    monkeypatch.setattr(torchvision.models, "vgg16", fake_vgg16)
+    real = torchvision.models.VGG16_Weights.get_state_dict
+    def spy(self, *a, **kw): seen.update(kw, self=self); return real(self, *a, **kw)
+    monkeypatch.setattr(torchvision.models.VGG16_Weights, "get_state_dict", spy)
     m = VGGFeatures(["relu1_2"])
-    assert seen["weights"] is torchvision.models.VGG16_Weights.IMAGENET1K_V1
-    assert torch.equal(m.features[0].weight, vgg16_features(None, seed=1)[0].weight)
+    assert seen["self"] is torchvision.models.VGG16_Weights.IMAGENET1K_V1 and seen["weights_only"] and seen["check_hash"]
+    assert torch.equal(m.features[0].weight, vgg16_features(None, seed=1)[0].weight) and m.pretrained
 
 def test_channels_last(feats):
     x = torch.rand(1, 3, 20, 20)
