@@ -6,10 +6,45 @@ Docs: https://sclle-nb.github.io/sclle_nb/cli.html.md"""
 
 # %% ../nbs/28_cli.ipynb #e866816f
 from __future__ import annotations
-import sys, importlib
+import sys, importlib, warnings, contextlib
+
 
 # %% auto #0
-__all__ = ['COMMANDS', 'usage', 'main']
+__all__ = ['COMMANDS', 'first_line', 'one_line_warnings', 'load_weights', 'usage', 'main']
+
+# %% ../nbs/28_cli.ipynb #ab22146b
+def first_line(e)->str:
+    "The first line of an exception's or warning's text (its class name when it has none)."
+    s = str(e).strip()
+    return s.splitlines()[0] if s else type(e).__name__
+
+@contextlib.contextmanager
+def one_line_warnings(prog:str, # the command, e.g. "sclle train"
+                      file=None, # where the lines go (default: sys.stderr at the time of the warning)
+                     ):
+    "Inside: each warning is printed once as `prog: warning: <first line>`, with no source line."
+    def show(message, category, filename, lineno, f=None, line=None):
+        print(f"{prog}: warning: {first_line(message)}", file=file or sys.stderr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")   # once per place in the code, as Python does by default
+        warnings.showwarning = show
+        yield
+
+
+# %% ../nbs/28_cli.ipynb #f25831d0
+def load_weights(spec, # "default" (the package's weights), "random", or a checkpoint path
+                 device="cpu", # where to put the network
+                ):
+    "`load_dcenet(spec)`, with any failure as one `ValueError` line naming the file (and warnings naming it too)."
+    from sclle_nb.dcenet import load_dcenet
+    name = lambda m: m if str(spec) in m else f"{spec}: {m}"
+    try:
+        with warnings.catch_warnings(record=True) as ws:   # a failed load's warnings would only repeat its error
+            warnings.simplefilter("always"); net = load_dcenet(spec, device=device)
+    except Exception as e: raise ValueError(name(first_line(e))) from None   # torch raises RuntimeError, NotImplementedError, ...
+    for w in ws: warnings.warn(name(first_line(w.message)), stacklevel=2)
+    return net
+
 
 # %% ../nbs/28_cli.ipynb #f7ce2752
 COMMANDS = {
@@ -36,5 +71,6 @@ def main(argv:list[str]|None=None)->int:
     if argv[0] not in COMMANDS:
         print(f"sclle: unknown command {argv[0]!r}\n\n{usage()}", file=sys.stderr); return 2
     mod, fn, _ = COMMANDS[argv[0]]
-    rc = getattr(importlib.import_module(mod), fn)(argv[1:])
+    with one_line_warnings(f"sclle {argv[0]}"):
+        rc = getattr(importlib.import_module(mod), fn)(argv[1:])
     return int(rc or 0)

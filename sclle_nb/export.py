@@ -6,11 +6,14 @@ Docs: https://sclle-nb.github.io/sclle_nb/onnx.html.md"""
 
 # %% ../nbs/29_onnx.ipynb #53c015c0
 from __future__ import annotations
-import os, sys, argparse
+import sys, argparse
 from pathlib import Path
 import numpy as np
 import torch
-from .dcenet import DCENet, load_dcenet, tmp_path, stop_signals_raise
+from .dcenet import DCENet
+from .safe import atomic_write, check_output, OutputError, exit_status
+from .cli import load_weights, one_line_warnings
+
 
 # %% auto #0
 __all__ = ['OPSET', 'OnnxGraph', 'dcenet_nodes', 'curve_nodes', 'aa_weight_nodes', 'lerp_index', 'lerp_nodes', 'dcenet_onnx',
@@ -143,45 +146,50 @@ def _need_onnx():
     try: import onnx  # noqa: F401
     except ImportError: raise ExportError("onnx is not installed: pip install onnx (or sclle_nb[onnx])") from None
 
-def _write_atomic(path:Path, data:bytes):
-    "Write `data` to `path` through `.sclle-<pid>-<8 hex>.tmp` in the same folder and a rename."
-    if not path.parent.is_dir(): raise ExportError(f"{path}: output folder {path.parent} does not exist")
-    if path.is_dir(): raise ExportError(f"{path}: is a folder; give a file name such as dcenet.onnx")
-    tmp = tmp_path(path)   # short and fixed in length, removed on SIGTERM/SIGHUP too (lesson 01)
-    with stop_signals_raise():
-        try:
-            with open(tmp, "wb") as f: f.write(data); f.flush(); os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except OSError as e: raise ExportError(f"{path}: cannot write ({e.strerror or type(e).__name__})") from None
-        finally: tmp.unlink(missing_ok=True)
+def _writable(out:Path, weights, overwrite:bool)->Path:
+    "`out` if the export may write it (`check_output`'s rule, its weights an input); `ExportError` otherwise."
+    try: check_output(out, overwrite=overwrite, inputs=[weights] if str(weights) not in ("default", "random") else [])
+    except OutputError as e: raise ExportError(str(e)) from None
+    if not out.parent.is_dir(): raise ExportError(f"{out}: output folder {out.parent} does not exist")
+    return out
+
 
 # %% ../nbs/29_onnx.ipynb #f3de9866
 def export_onnx(out:str|Path, # the .onnx file to write
                 weights:str|Path="default", # checkpoint path, "default" (the package's weights) or "random"
                 scale:float=1.0, # <1: fast mode (curve maps at this fraction of the resolution)
+                overwrite:bool=False, # replace an existing `out` (never the weights, a link, a device or a folder)
                )->Path:
     "Write DCE-Net with its curves (exact, or fast for `scale<1`) as one ONNX file; returns its path."
     _need_onnx()
     if not (isinstance(scale, (int, float)) and not isinstance(scale, bool) and 0 < scale <= 1):
         raise ExportError(f"--scale must be in (0,1], got {scale!r}")
-    try: net = load_dcenet(weights)
-    except (OSError, ValueError) as e: raise ExportError(str(e).splitlines()[0]) from None
-    out = Path(out)
-    _write_atomic(out, dcenet_onnx(net, scale).SerializeToString())
+    out = _writable(Path(out), weights, overwrite)
+    try: net = load_weights(weights)
+    except ValueError as e: raise ExportError(str(e)) from None
+    data = dcenet_onnx(net, scale).SerializeToString()
+    try: atomic_write(out, lambda t: t.write_bytes(data))
+    except OSError as e: raise ExportError(f"{out}: cannot write ({e.strerror or type(e).__name__})") from None
     return out
+
 
 # %% ../nbs/29_onnx.ipynb #b918fc58
 def export_cli(argv:list[str]|None=None)->int:
-    "`sclle export -o dcenet.onnx [--weights PATH] [--scale S]`: write the ONNX graph."
+    "`sclle export -o dcenet.onnx [--weights PATH] [--scale S] [--overwrite]`: write the ONNX graph; exit 0, or 2 with one line."
     ap = argparse.ArgumentParser(prog="sclle export", description="write DCE-Net with its eight curves as one ONNX file "
                                  "(dynamic height and width); run it with onnxruntime, in Python or in a web page")
-    ap.add_argument("-o", "--out", required=True, help="the .onnx file to write")
+    ap.add_argument("-o", "--out", required=True, help="the .onnx file to write (an existing file needs --overwrite)")
     ap.add_argument("--weights", default="default", help="checkpoint: 'default' (the package's weights), a path, or 'random'")
     ap.add_argument("--scale", type=float, default=1.0, help="<1: fast mode, curve maps estimated at this fraction of the resolution")
+    ap.add_argument("--overwrite", action="store_true", help="replace an existing output file (never the weights, a link or a device)")
     a = ap.parse_args(argv)
-    try: p = export_onnx(a.out, a.weights, a.scale)
+    try:
+        with one_line_warnings("sclle export"): p = export_onnx(a.out, a.weights, a.scale, overwrite=a.overwrite)
     except ExportError as e:
         print(f"sclle export: {e}", file=sys.stderr); return 2
+    except KeyboardInterrupt as e:
+        print(f"sclle export: {e or 'interrupted'}; nothing was written", file=sys.stderr); return exit_status(e)
     mode = "exact" if a.scale == 1 else f"fast, scale {a.scale:g}"
     print(f"wrote {p} ({p.stat().st_size/1e3:.0f} kB, {mode}; input 'image' (N,3,H,W) RGB in [0,1], output 'enhanced')")
     return 0
+
