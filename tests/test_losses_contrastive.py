@@ -100,8 +100,10 @@ def test_contrastive_errors(vf):
     with pytest.raises(ValueError, match="missing"): contrastive_loss({**G, "relu2_2": torch.rand(1, 2, 2)}, G, G)
     with pytest.raises(ValueError, match="distance must be"): contrastive_loss(G, G, G, distance="cos")
     with pytest.raises(ValueError, match="reduction must be"): contrastive_loss(G, G, G, reduction="max")
-    with pytest.raises(ValueError, match="does not return"):
+    with pytest.raises(ValueError, match="not computed by this extractor"):
         grams_of(torch.rand(1, 3, 8, 8), VGGFeatures(["relu1_2"], vgg=vf), ["relu2_2"])
+    with pytest.raises(ValueError, match="same C"): set_distance(torch.rand(2, 4, 4), torch.rand(3, 5, 5))
+    with pytest.raises(ValueError, match="empty"): set_distance(torch.rand(2, 4, 4), torch.rand(0, 4, 4))
 
 def test_mse_triplet_is_affine_in_gram():
     "The documented reason L1 is the default: with squared distances the triplet is affine in G(Y)."
@@ -161,3 +163,19 @@ def naive_contrastive_each(gy, gp, gn, margin):
         dn = sum((gy["relu1_2"][b] - s).abs().mean() for s in gn["relu1_2"])/len(gn["relu1_2"])
         out.append(max(dp - dn + margin, 0.))
     return torch.stack([torch.as_tensor(o, dtype=torch.float64) for o in out])
+
+@pytest.mark.parametrize("distance", ["mse", "l1", "sse"])
+def test_gradcheck_on_grams(distance):
+    "float64 gradient check as a function of the enhanced image's Gram matrices, away from the hinge's kink."
+    g = torch.Generator().manual_seed(7)
+    gy = torch.rand(2, 4, 4, dtype=torch.float64, generator=g, requires_grad=True)
+    gp, gn = {"relu1_2": torch.rand(3, 4, 4, dtype=torch.float64, generator=g)}, {"relu1_2": 3 + torch.rand(2, 4, 4, dtype=torch.float64, generator=g)}
+    assert torch.autograd.gradcheck(lambda x: contrastive_loss({"relu1_2": x}, gp, gn, distance=distance, margin=5.), (gy,))
+
+def test_reduction_and_kinds_hand_values():
+    t = lambda *v: {"relu1_2": torch.tensor(v).view(-1, 1, 1)}
+    rel_close(contrastive_loss(t(1., 3.), t(0., 2.), t(3., 5.), reduction="sum"), torch.tensor(1.04))
+    rel_close(contrastive_loss(t(1.), t(0., 3.), None, distance="mse"), torch.tensor(2.5))
+    negs = {"under": t(1., 2.), "over": t(3.)}
+    rel_close(contrastive_loss(t(1.), t(0., 3.), negs, neg_kinds=["over"], margin=1.), torch.tensor(1.5 - 2 + 1))
+    rel_close(contrastive_loss(t(1.), t(0., 3.), negs, neg_kinds="both"), contrastive_loss(t(1.), t(0., 3.), t(1., 2., 3.)))
