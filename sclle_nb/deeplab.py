@@ -16,8 +16,9 @@ from torchvision.models.segmentation.deeplabv3 import ASPP
 from .cityscapes import CITYSCAPES_CLASSES
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'MBV2_SETTING', 'mobilenet_features', 'DeepLabV3Plus', 'freeze', 'TorchvisionSeg',
-           'load_deeplab', 'normalize', 'seg_logits']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'MBV2_SETTING', 'DEEPLAB_ENV', 'DEEPLAB_FILE', 'DEEPLAB_HELP', 'mobilenet_features',
+           'DeepLabV3Plus', 'freeze', 'TorchvisionSeg', 'load_deeplab', 'normalize', 'seg_logits', 'deeplab_checkpoint',
+           'lesson_deeplab']
 
 # %% ../nbs/10_deeplab.ipynb #6aa0eb2f
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -196,3 +197,28 @@ def seg_logits(net:nn.Module, # segmentation network (DeepLabV3Plus, or anything
     if isinstance(out, dict): out = out["out"]
     if out.shape[-2:] != y.shape[-2:]: out = F.interpolate(out, size=y.shape[-2:], mode="bilinear", align_corners=False)
     return out
+
+# %% ../nbs/10_deeplab.ipynb #a8514768
+DEEPLAB_ENV = "SCLLE_DEEPLAB" # path of a DeepLabV3+ Cityscapes checkpoint
+DEEPLAB_FILE = "best_deeplabv3plus_mobilenet_cityscapes_os16.pth" # the authors' file name
+DEEPLAB_HELP = (f"The authors' Cityscapes DeepLabV3+ is {DEEPLAB_FILE}, linked from the README of their repository "
+                "(github.com/LingLIx/SCL-LLE) and of VainF/DeepLabV3Plus-Pytorch. Point the package at it with "
+                f"--seg PATH or ${DEEPLAB_ENV}, or put it in torch's hub cache (checkpoints/ under torch.hub.get_dir()).")
+
+def deeplab_checkpoint()->Path|None:
+    "The DeepLabV3+ checkpoint to use: $SCLLE_DEEPLAB, else DEEPLAB_FILE in torch's hub cache if there, else None."
+    if os.environ.get(DEEPLAB_ENV): return Path(os.environ[DEEPLAB_ENV]).expanduser()
+    p = Path(torch.hub.get_dir())/"checkpoints"/DEEPLAB_FILE
+    return p if p.exists() else None
+
+def lesson_deeplab(seed:int=0, # seed of the random weights used when no checkpoint is found
+                  )->nn.Module:
+    "The Cityscapes checkpoint `deeplab_checkpoint()` finds, frozen, else seeded random weights; prints which."
+    p = deeplab_checkpoint()
+    if p is not None: net = load_deeplab(p)
+    else:
+        with torch.random.fork_rng(devices=[]): torch.manual_seed(seed); net = freeze(DeepLabV3Plus())
+    net.pretrained = p is not None
+    print(f"DeepLabV3+ weights: the Cityscapes checkpoint {p.name}." if p else f"DeepLabV3+ weights: random (seed {seed}), "
+          f"because no Cityscapes checkpoint was found (${DEEPLAB_ENV}, or {DEEPLAB_FILE} in torch's hub cache); its classes are meaningless.")
+    return net

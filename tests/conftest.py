@@ -18,3 +18,11 @@ def shared():
             pytest.fail(f"reference-data folder not found (set ${ENV}); CI must run the conformance tests")
         pytest.skip(f"reference-data folder not found beside this checkout (set ${ENV}): test skipped")
     return p
+
+@pytest.fixture
+def torch_home(tmp_path, monkeypatch):
+    "An empty torch home for this test: $TORCH_HOME set, and torch.hub.get_dir() following it (undoing any set_dir)."
+    import torch.hub
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path/"torch"))
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)   # set_dir elsewhere would make get_dir ignore $TORCH_HOME
+    return tmp_path/"torch"

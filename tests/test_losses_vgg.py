@@ -60,12 +60,11 @@ def test_random_weights_seeded():
     VGGFeatures(["relu1_1"], weights=None, seed=6)
     assert torch.equal(state, torch.random.get_rng_state())      # the global RNG is left alone
 
-def test_offline_error_names_the_cache(tmp_path, monkeypatch):
+def test_offline_error_names_the_cache(torch_home, monkeypatch):
     "Offline (or download=False) with an empty cache: WeightsMissing, one line, and nothing tried the network."
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     def no_network(*a, **k): raise AssertionError("tried to download")
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
-    expect = tmp_path/"hub"/"checkpoints"/"vgg16-397923af.pth"
+    expect = torch_home/"hub"/"checkpoints"/"vgg16-397923af.pth"
     assert vgg16_cache_path() == expect
     for w in ("DEFAULT", "IMAGENET1K_V1"):
         with pytest.raises(FileNotFoundError) as e: VGGFeatures(weights=w)     # conftest sets SCLLE_OFFLINE
@@ -74,9 +73,8 @@ def test_offline_error_names_the_cache(tmp_path, monkeypatch):
     with pytest.raises(V.WeightsMissing, match="download=False"): VGGFeatures(weights="DEFAULT", download=False)
     with pytest.raises(ValueError, match="weights must be"): VGGFeatures(weights="imagenet")
 
-def test_cached_weights_go_through_torchvision(tmp_path, monkeypatch):
+def test_cached_weights_go_through_torchvision(torch_home, monkeypatch):
     "With the file in the cache, loading reads it through the weights enum's get_state_dict, hash-checked, weights only."
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     p = vgg16_cache_path(); p.parent.mkdir(parents=True)
     torch.save({"features." + k: v for k, v in vgg16_features(None, seed=1).state_dict().items()}, p)
     seen = {}

@@ -107,3 +107,30 @@ def test_frozen_bn_stats_through_dcenet_training():
     after = seg.state_dict()
     for k, v in before.items(): assert torch.equal(after[k], v), k
     assert dce.e_conv1.weight.grad is not None and dce.e_conv1.weight.grad.abs().sum() > 0
+
+def test_frozen_copies_stay_frozen(net):
+    import copy, pickle
+    for c in [copy.deepcopy(net), pickle.loads(pickle.dumps(net))]:
+        c.train(); assert not c.training and not any(m.training for m in c.modules())
+
+def test_authors_checkpoint_is_found(tmp_path, torch_home, monkeypatch, capsys):
+    "$SCLLE_DEEPLAB wins (even when wrong: an error naming it), else the authors' file name in torch's hub cache, else None."
+    from sclle_nb.deeplab import deeplab_checkpoint, lesson_deeplab, DEEPLAB_ENV, DEEPLAB_FILE, DEEPLAB_HELP
+    assert DEEPLAB_ENV == "SCLLE_DEEPLAB" and DEEPLAB_FILE == "best_deeplabv3plus_mobilenet_cityscapes_os16.pth"
+    assert DEEPLAB_FILE in DEEPLAB_HELP and "--seg PATH" in DEEPLAB_HELP and "$SCLLE_DEEPLAB" in DEEPLAB_HELP
+    assert "LingLIx/SCL-LLE" in DEEPLAB_HELP and "\n" not in DEEPLAB_HELP and "%" not in DEEPLAB_HELP   # argparse-safe
+    monkeypatch.delenv(DEEPLAB_ENV, raising=False)
+    assert deeplab_checkpoint() is None
+    net = lesson_deeplab()
+    out = capsys.readouterr().out
+    assert not net.pretrained and out.count("\n") == 1 and out.startswith("DeepLabV3+ weights: random (seed 0)")
+    assert not net.training and not any(p.requires_grad for p in net.parameters())
+    p = torch_home/"hub"/"checkpoints"/DEEPLAB_FILE; p.parent.mkdir(parents=True)
+    torch.save({"model_state": DeepLabV3Plus().state_dict()}, p)
+    assert deeplab_checkpoint() == p
+    net = lesson_deeplab()
+    assert net.pretrained and net.output_stride == 16 and capsys.readouterr().out == f"DeepLabV3+ weights: the Cityscapes checkpoint {DEEPLAB_FILE}.\n"
+    monkeypatch.setenv(DEEPLAB_ENV, str(tmp_path/"mine.pth"))
+    assert deeplab_checkpoint() == tmp_path/"mine.pth"
+    with pytest.raises(FileNotFoundError, match="mine.pth"): lesson_deeplab()
+    monkeypatch.setenv(DEEPLAB_ENV, "~/x.pth"); assert deeplab_checkpoint() == Path("~/x.pth").expanduser()

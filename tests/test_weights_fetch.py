@@ -15,7 +15,7 @@ def fake_vgg16_bytes()->bytes:
     return buf.getvalue()
 
 @pytest.fixture
-def server(tmp_path, monkeypatch):
+def server(torch_home, monkeypatch):
     "Serves the fake file under a name carrying its sha256 prefix, as torchvision's files do; records every request."
     data = fake_vgg16_bytes()
     name = f"vgg16-{hashlib.sha256(data).hexdigest()[:8]}.pth"
@@ -32,7 +32,6 @@ def server(tmp_path, monkeypatch):
     srv.url = f"http://127.0.0.1:{httpd.server_port}/models/{name}"
     # torchvision's weights enum gives this URL now; the cache is a fresh folder; fetching is allowed
     monkeypatch.setattr(torchvision.models.VGG16_Weights.IMAGENET1K_V1.value, "url", srv.url)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path/"torch"))
     monkeypatch.delenv("SCLLE_OFFLINE", raising=False)
     yield srv
     httpd.shutdown(); httpd.server_close()
@@ -79,9 +78,9 @@ def test_offline_message(server, monkeypatch):
     V.vgg16_features("DEFAULT", download=True)                              # an explicit download=True still fetches
     assert len(server.requests) == 1
 
-def test_lesson_helper_offline(tmp_path):
+def test_lesson_helper_offline(torch_home):
     "A lesson run offline: random weights, one sentence saying so; the saved lesson outputs are that run's."
-    env = dict(os.environ, SCLLE_OFFLINE="1", TORCH_HOME=str(tmp_path))
+    env = dict(os.environ, SCLLE_OFFLINE="1", TORCH_HOME=str(torch_home))
     code = "from sclle_nb.vgg import lesson_vgg; v = lesson_vgg(layers=['relu1_2']); assert v.pretrained is False"
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
