@@ -10,7 +10,7 @@ import sys, importlib, warnings, contextlib
 
 
 # %% auto #0
-__all__ = ['COMMANDS', 'first_line', 'one_line_warnings', 'load_weights', 'usage', 'main']
+__all__ = ['COMMANDS', 'first_line', 'one_line_warnings', 'load_weights', 'check_device', 'usage', 'main']
 
 # %% ../nbs/28_cli.ipynb #ab22146b
 def first_line(e)->str:
@@ -46,6 +46,26 @@ def load_weights(spec, # "default" (the package's weights), "random", or a check
     return net
 
 
+# %% ../nbs/28_cli.ipynb #6e0701df
+def check_device(name:str, # "auto", "cpu", "cuda", "cuda:I" or "mps"
+                 option:str="--device", # how the message names it
+                )->str:
+    "`name` if this machine has that device; else one `ValueError` line naming the option (never a weights error)."
+    import torch
+    if name == "auto": return name
+    try: d = torch.device(name)
+    except Exception as e: raise ValueError(f"{option} {name}: {first_line(e)}") from None
+    if d.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0: raise ValueError(f"{option} {name}: this machine has no CUDA GPU")
+        if (d.index or 0) >= n: raise ValueError(f"{option} {name}: this machine has {n} CUDA GPU(s)")
+    elif d.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available(): raise ValueError(f"{option} {name}: this machine has no Apple GPU (MPS)")
+    elif d.type != "cpu": raise ValueError(f"{option} {name}: not a device these commands run on (auto, cpu, cuda[:i] or mps)")
+    return name
+
+
 # %% ../nbs/28_cli.ipynb #f7ce2752
 COMMANDS = {
     "enhance":  ("sclle_nb.enhancer", "enhance_cli",  "enhance photos with a DCE-Net checkpoint"),
@@ -54,12 +74,13 @@ COMMANDS = {
     "evaluate": ("sclle_nb.evaluate", "evaluate_cli", "NIQE / PSNR / SSIM / mIoU tables like the paper's"),
     "bench":    ("sclle_nb.bench",    "bench_cli",    "time inference and training on this machine"),
     "export":   ("sclle_nb.export",   "export_cli",   "write DCE-Net with its curves as one ONNX file (for onnxruntime, in Python or a web page)"),
+    "default-weights": ("sclle_nb.defaults", "default_weights_cli", "retrain the package's default weights, or rerun the experiments that chose their recipe"),
 }
 
 def usage()->str:
     "The top-level help text."
     lines = ["usage: sclle COMMAND [options]   (sclle COMMAND --help for a command's options)", "", "commands:"]
-    return "\n".join(lines + [f"  {k:<9} {v[2]}" for k, v in COMMANDS.items()])
+    return "\n".join(lines + [f"  {k:<15} {v[2]}" for k, v in COMMANDS.items()])
 
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `sclle` command."

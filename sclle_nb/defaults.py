@@ -6,41 +6,24 @@ Docs: https://sclle-nb.github.io/sclle_nb/default_weights.html.md"""
 
 # %% ../nbs/21_default_weights.ipynb #f47e611f
 from __future__ import annotations
-import os, time
+import sys, time, argparse
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np
 import torch
 from torch import nn, Tensor
 from torch.utils.data import Dataset
-from .dcenet import DCENet, init_dcenet, load_dcenet, save_dcenet, tmp_path, stop_signals_raise
+from .dcenet import DCENet, init_dcenet, load_dcenet, save_dcenet, load_checkpoint
+from .evaluate import colour_shift, enhance_array, load_method
 from .exposure import expose, srgb_to_linear, linear_to_srgb
+from .safe import atomic_write, check_output, stop_on_signals, exit_status
 from .zeroref import colour_loss, tv_loss, exposure_loss, spatial_loss
 
+
 # %% auto #0
-__all__ = ['PHOTOS', 'RECIPE', 'colour_shift', 'tint', 'photo', 'DarkPhotos', 'hue_loss', 'ZeroRefLoss', 'proxy_photos',
-           'score_photos', 'DefaultRun', 'train_default_weights']
-
-# %% ../nbs/21_default_weights.ipynb #6ed3cb5c
-def _rgb8(img, name:str)->np.ndarray:
-    "An (H,W,3) image (uint8, or float in [0,1]; or a (3,H,W) tensor) as float64 8-bit values."
-    a = img.detach().cpu().permute(1, 2, 0).numpy() if isinstance(img, Tensor) else np.asarray(img)
-    if a.ndim != 3 or a.shape[-1] != 3: raise ValueError(f"colour_shift: {name} must be (H,W,3) or (3,H,W), got {a.shape}")
-    if a.dtype == np.uint8: return a.astype(np.float64)
-    if not np.issubdtype(a.dtype, np.floating): raise ValueError(f"colour_shift: {name} must be uint8 or float in [0,1], got {a.dtype}")
-    return np.round(np.clip(a.astype(np.float64), 0, 1)*255)
-
-def colour_shift(inp, # input image (H,W,3) uint8, float in [0,1], or a (3,H,W) tensor
-                 out, # output image of the same size
-                )->float:
-    "Brightness-weighted mean angle, in degrees, between the RGB vectors (R+1,G+1,B+1) of `inp` and `out`."
-    a, b = _rgb8(inp, "inp"), _rgb8(out, "out")
-    if a.shape != b.shape: raise ValueError(f"colour_shift: inp {a.shape} and out {b.shape} differ in shape")
-    a, b = a + 1, b + 1
-    cross = np.linalg.norm(np.cross(a, b), axis=-1)
-    ang = np.degrees(np.arctan2(cross, (a*b).sum(-1)))   # atan2 stays accurate for tiny angles, where arccos does not
-    w = a.sum(-1) - 3                                      # the input's R+G+B
-    return float((ang*w).sum()/w.sum()) if w.sum() > 0 else 0.0
+__all__ = ['PHOTOS', 'RECIPE', 'EXPERIMENTS', 'tint', 'photo', 'DarkPhotos', 'hue_loss', 'ZeroRefLoss', 'proxy_photos',
+           'score_photos', 'DefaultRun', 'train_default_weights', 'run_experiments', 'experiments_markdown',
+           'default_weights_cli']
 
 # %% ../nbs/21_default_weights.ipynb #5b6a6c1f
 def tint(x:Tensor, # sRGB image(s) (...,3,H,W) in [0,1]
@@ -128,7 +111,6 @@ def score_photos(model, # a DCE-Net, a checkpoint path, "default", or "input" (n
                  images:list, # (H,W,3) uint8 photos
                 )->dict:
     "Mean and 90th percentile of `colour_shift`, mean brightness and mean NIQE of `model`'s 8-bit outputs of `images`."
-    from sclle_nb.evaluate import enhance_array, load_method
     from sclle_nb.niqe import niqe
     net = load_method(str(model)) if isinstance(model, (str, Path)) else model
     outs = [enhance_array(net, a) for a in images]
@@ -162,51 +144,61 @@ def _train_step(net:nn.Module, opt, crit:nn.Module, low:Tensor, clip:float)->dic
     return {k: v.item() for k, v in d.items()}
 
 def _save(obj, path:Path):
-    "`torch.save` atomically: a short temporary name beside `path`, removed whatever happens, then `os.replace`."
-    tmp = tmp_path(path)
-    try: torch.save(obj, tmp); os.replace(tmp, path)
-    finally: tmp.unlink(missing_ok=True)
+    "`torch.save` through `atomic_write`: whole or not at all, the file's permissions kept."
+    atomic_write(path, lambda t: torch.save(obj, t))
+
 
 # %% ../nbs/21_default_weights.ipynb #7501fc2b
-def _resume(ck:Path, net:nn.Module, opt, recipe:dict, dev)->tuple[int, list]:
-    "Load `ck` into `net` and `opt` if it exists (same recipe; `steps` may grow): (step, history)."
-    if not ck.exists(): return 0, []
-    s = torch.load(ck, map_location=dev, weights_only=True)
+def _resume(ck:Path, net:nn.Module, opt, recipe:dict)->tuple[int, list]:
+    "Load `ck` into `net` and `opt` (same recipe; `steps` may grow): (step, history)."
+    s = load_checkpoint(ck)                                  # the hardened reader: one line naming the file if anything is wrong
     diff = {k: (s["recipe"].get(k), v) for k, v in recipe.items() if k != "steps" and s["recipe"].get(k) != v}
     if diff:
         raise ValueError(f"{ck}: made by another recipe (saved, asked: {diff}); use another output folder")
     net.load_state_dict(s["model"]); opt.load_state_dict(s["opt"])
     return s["step"], s["history"]
 
+def _outputs(out:Path, init, resume:bool, overwrite:bool)->bool:
+    "Check the run may write `out`'s checkpoint.pt and dcenet.pth (`check_output`'s rule); True if it continues a checkpoint."
+    ck = out/"checkpoint.pt"
+    cont = resume and ck.is_file() and not ck.is_symlink()
+    for p in (ck, out/"dcenet.pth"):                       # continuing: the run's own files; else they need overwrite
+        check_output(p, overwrite=overwrite or cont, inputs=[init] if init else [], what="output")
+    return cont
+
+
 # %% ../nbs/21_default_weights.ipynb #bd9db76c
-def train_default_weights(out:str|Path="runs/default", # output folder (resumes if it holds a checkpoint)
+def train_default_weights(out:str|Path="runs/default", # output folder: checkpoint.pt and dcenet.pth
                           minutes:float|None=None, # wall-clock budget of this call (None: until `steps`)
                           threads:int=1, # torch CPU threads
                           seed:int=2022, # the initial weights and every batch follow from it
                           device:str="auto", # "auto" (a GPU if there is one), "cpu", "cuda", ...
                           progress:bool=True, # a progress bar with the latest losses
                           log_every:int=50, # steps between logged rows (and checkpoints)
+                          resume:bool=True, # continue the checkpoint `out` holds (made by the same recipe)
+                          overwrite:bool=False, # start over in a folder holding earlier weights (never the `init` file)
                           **recipe, # overrides of `RECIPE` (crop, batch, steps, lr, E, w_hue, ...)
                          )->DefaultRun:
     "The recipe of the package's default weights: `ZeroRefLoss` with hue preservation on tinted `DarkPhotos`, Adam."
     from tqdm.auto import tqdm
     if bad := set(recipe) - set(RECIPE): raise ValueError(f"train_default_weights: unknown options {sorted(bad)}; known: {list(RECIPE)}")
     r, out = RECIPE | recipe, Path(out)
-    r["ev"] = tuple(r["ev"]); out.mkdir(parents=True, exist_ok=True)
+    r["ev"] = tuple(r["ev"]); cont = _outputs(out, r["init"], resume, overwrite)   # before any work
     torch.set_num_threads(threads)
     dev = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
     net = init_dcenet(DCENet(), seed) if r["init"] is None else load_dcenet(r["init"])   # init: a checkpoint to start from
     net.to(dev).train()
     opt = torch.optim.Adam(net.parameters(), r["lr"], weight_decay=r["weight_decay"])
-    step, hist = _resume(out/"checkpoint.pt", net, opt, r | {"seed": seed}, dev)
+    step, hist = _resume(out/"checkpoint.pt", net, opt, r | {"seed": seed}) if cont else (0, [])
     ds = DarkPhotos(r["crop"], r["ev"], n=r["steps"]*r["batch"], streets=r["streets"], warm=r["warm"])
     crit, t0, win = ZeroRefLoss(w_col=r["w_col"], w_hue=r["w_hue"], E=r["E"]), time.time(), {}
     def save():
         _save(dict(model=net.state_dict(), opt=opt.state_dict(), step=step, history=hist, recipe=r | {"seed": seed}), out/"checkpoint.pt")
         shown = r | {"init": r["init"] and Path(r["init"]).name}   # the file's name only: no folder of this machine
         save_dcenet(net, out/"dcenet.pth", step=step, recipe=f"train_default_weights(seed={seed}, **{shown})")
+    out.mkdir(parents=True, exist_ok=True)
     bar = tqdm(total=r["steps"], initial=step, desc="default weights", disable=not progress)
-    with stop_signals_raise():   # SIGTERM/SIGHUP end the run through `finally`: no temporary file is left
+    with stop_on_signals():   # SIGTERM/SIGHUP end the run through `finally`: no temporary file is left
         try:
             while step < r["steps"] and (minutes is None or time.time() - t0 < 60*minutes):
                 d = _train_step(net, opt, crit, _draw(ds, seed, step, r["batch"]).to(dev), r["clip"]); step += 1; bar.update(1)
@@ -219,3 +211,67 @@ def train_default_weights(out:str|Path="runs/default", # output folder (resumes 
         finally: bar.close()
     if step % log_every: save()
     return DefaultRun(net.eval(), step, hist, out)
+
+
+# %% ../nbs/21_default_weights.ipynb #b0a722f2
+EXPERIMENTS = {   # the runs that chose the recipe: table row -> overrides of `RECIPE`
+    "grey-world, E=0.5, tinted photos and streets, 250 steps": dict(steps=250, w_col=5., w_hue=0.),
+    "hue, E=0.5, tinted photos and streets, 250 steps": dict(steps=250),
+    "hue, E=0.5, tinted photos and streets, 750 steps": dict(steps=750),
+    "hue, E=0.5, tinted photos and streets, 1,250 steps": dict(steps=1250),
+    "the recipe: hue, E=0.5, tinted photos and streets, 2,500 steps": {},
+}
+
+def run_experiments(out:str|Path="runs/experiments", # one folder per recipe (what remains when `steps` is set aside)
+                    lime:list|None=None, # more photos to score on (the LIME photos), or None
+                    **kw, # passed to `train_default_weights` (minutes, threads, device, progress, overwrite)
+                   )->dict:
+    "Train every experiment (continuing any already done) and score it: row -> {'proxy': scores, 'LIME': scores}."
+    proxy, res = [a for _, a in proxy_photos()], {}
+    for name, o in sorted(EXPERIMENTS.items(), key=lambda e: e[1].get("steps", RECIPE["steps"])):
+        folder = Path(out)/("_".join(f"{k}={v}" for k, v in sorted(o.items()) if k != "steps") or "recipe")
+        r = train_default_weights(folder, **kw, **o)
+        if r.step < o.get("steps", RECIPE["steps"]): break                 # out of time: the same call continues later
+        res[name] = {"proxy": score_photos(r.model, proxy)} | ({"LIME": score_photos(r.model, lime)} if lime else {})
+    return {k: res[k] for k in EXPERIMENTS if k in res}
+
+def experiments_markdown(results:dict)->str:
+    "`run_experiments`' results (or recorded ones of the same shape) as a markdown table."
+    f = lambda s: f"{s['angle']:.1f} | {s['p90']:.1f} | {s['brightness']:.3f} | {s['NIQE']:.3f}" if s else "- | - | - | -"
+    head = ("| run | proxy: angle | p90 | brightness | NIQE | LIME: angle | p90 | brightness | NIQE |\n"
+            "|---|---|---|---|---|---|---|---|---|\n")
+    return head + "".join(f"| {k} | {f(r.get('proxy'))} | {f(r.get('LIME'))} |\n" for k, r in results.items())
+
+
+# %% ../nbs/21_default_weights.ipynb #63b89da6
+def default_weights_cli(argv:list[str]|None=None)->int:
+    "`sclle default-weights [--experiments]`: retrain the default weights, or rerun the recipe's experiments and print their table."
+    from sclle_nb.cli import check_device, first_line, one_line_warnings
+    p = argparse.ArgumentParser(prog="sclle default-weights", description="Retrain the package's default DCE-Net weights "
+        "(train_default_weights: Zero-DCE's losses with hue preservation, 2,500 steps), or rerun the experiments that chose the recipe.")
+    p.add_argument("--experiments", action="store_true", help="train and score every experiment of the recipe's table, then print it "
+                   "(2,750 steps: about 20 minutes on a quiet CPU thread, 1-2 hours on a busy one)")
+    p.add_argument("--out", help="output folder (default runs/default, or runs/experiments); an unfinished run there is continued")
+    p.add_argument("--overwrite", action="store_true", help="start over in a folder that holds earlier weights")
+    p.add_argument("--minutes", type=float, help="stop after this many minutes (the same command continues later)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:I or mps")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    a = p.parse_args(argv)
+    kw = dict(minutes=a.minutes, threads=a.threads, progress=a.progress, overwrite=a.overwrite)
+    try:
+        with one_line_warnings("sclle default-weights"):
+            kw["device"] = check_device(a.device)
+            if not a.experiments:
+                r = train_default_weights(a.out or "runs/default", **kw)
+                print(f"sclle default-weights: step {r.step} of {RECIPE['steps']}; weights {r.out/'dcenet.pth'}"); return 0
+            from sclle_nb.refdata import lime_photos
+            from sclle_nb.enhancer import read_image
+            lime = [read_image(f) for f in lime_photos()] or None
+            res = run_experiments(a.out or "runs/experiments", lime=lime, **kw)
+            print(experiments_markdown(res))
+            if len(res) < len(EXPERIMENTS): print("sclle default-weights: out of time; the same command continues", file=sys.stderr)
+            return 0
+    except (ValueError, OSError) as e: print(f"sclle default-weights: error: {first_line(e)}", file=sys.stderr); return 2
+    except KeyboardInterrupt as e: print(f"sclle default-weights: {e or 'interrupted'}; the last checkpoint is kept", file=sys.stderr); return exit_status(e)
+

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from fastcore.basics import patch
 from pathlib import Path
 import numpy as np
+from .safe import atomic_write, check_output, OutputError, stop_on_signals, exit_status
+from .cli import first_line, load_weights, one_line_warnings
+
 
 # %% auto #0
-__all__ = ['SPECIAL', 'LOWER_IS_BETTER', 'data_range_of', 'to_y', 'psnr', 'ssim', 'list_images', 'read_rgb', 'jpeg_roundtrip',
-           'to_uint8', 'parse_named', 'load_method', 'enhance_array', 'Results', 'evaluate', 'check_output_path',
-           'split_args', 'evaluate_cli']
+__all__ = ['SPECIAL', 'LOWER_IS_BETTER', 'data_range_of', 'to_y', 'psnr', 'ssim', 'colour_shift', 'list_images', 'read_rgb',
+           'jpeg_roundtrip', 'to_uint8', 'parse_named', 'load_method', 'enhance_array', 'Results', 'evaluate',
+           'run_inputs', 'check_outputs', 'split_args', 'evaluate_cli']
 
 # %% ../nbs/23_evaluate.ipynb #c82a85bc
 def data_range_of(a:np.ndarray)->float:
@@ -79,6 +82,28 @@ def ssim(a, # image (H,W) or (H,W,C): uint8, uint16 or float in [0,1]; or a (C,H
     if min(x.shape[:2]) < win: raise ValueError(f"ssim: images of {x.shape[1]}x{x.shape[0]} pixels are smaller than the {win}x{win} window")
     return float(structural_similarity(x, y, data_range=r, channel_axis=ca, **kw))
 
+# %% ../nbs/23_evaluate.ipynb #934b2f3a
+def _rgb8(img, name:str)->np.ndarray:
+    "An (H,W,3) image (uint8, or float in [0,1]; or a (3,H,W) tensor) as float64 8-bit values."
+    a = _np(img)
+    if a.ndim != 3 or a.shape[-1] != 3: raise ValueError(f"colour_shift: {name} must be (H,W,3) or (3,H,W), got {a.shape}")
+    if a.dtype == np.uint8: return a.astype(np.float64)
+    if not np.issubdtype(a.dtype, np.floating): raise ValueError(f"colour_shift: {name} must be uint8 or float in [0,1], got {a.dtype}")
+    return np.round(np.clip(a.astype(np.float64), 0, 1)*255)
+
+def colour_shift(inp, # input image (H,W,3) uint8, float in [0,1], or a (3,H,W) tensor
+                 out, # output image of the same size
+                )->float:
+    "Brightness-weighted mean angle, in degrees, between the RGB vectors (R+1,G+1,B+1) of `inp` and `out`."
+    a, b = _rgb8(inp, "inp"), _rgb8(out, "out")
+    if a.shape != b.shape: raise ValueError(f"colour_shift: inp {a.shape} and out {b.shape} differ in shape")
+    a, b = a + 1, b + 1
+    cross = np.linalg.norm(np.cross(a, b), axis=-1)
+    ang = np.degrees(np.arctan2(cross, (a*b).sum(-1)))   # atan2 stays accurate for tiny angles, where arccos does not
+    w = a.sum(-1) - 3                                      # the input's R+G+B
+    return float((ang*w).sum()/w.sum()) if w.sum() > 0 else 0.0
+
+
 # %% ../nbs/23_evaluate.ipynb #e10cbbab
 def _image_exts():
     try: from sclle_nb.enhancer import IMAGE_EXTS
@@ -136,10 +161,8 @@ def parse_named(spec:str)->tuple[str, str]:
     return (spec if spec in SPECIAL else (p.stem if p.suffix else p.name) or spec), spec
 
 def load_method(weights:str):
-    "None for `input`; otherwise a DCE-Net from `default`, `random` or a checkpoint path."
-    if weights == "input": return None
-    from sclle_nb.dcenet import load_dcenet
-    return load_dcenet(weights)
+    "None for `input`; otherwise a DCE-Net from `default`, `random` or a checkpoint path (any failure: one line naming it)."
+    return None if weights == "input" else load_weights(weights)
 
 def enhance_array(model, # DCE-Net, or None for no enhancement
                   a:np.ndarray, # (H,W,3) uint8/uint16
@@ -241,13 +264,14 @@ def __str__(self:Results)->str:
 Results.__repr__ = Results.__str__
 
 # %% ../nbs/23_evaluate.ipynb #73054a1d
-def _match(folder:Path, stem:str, kind:str)->Path:
-    "The file of `folder` whose stem matches an image's (Cityscapes leftImg8bit -> gtFine names too)."
+def _match(folder:Path, img:Path, kind:str)->Path:
+    "The file of `folder` whose stem matches image `img`'s (Cityscapes leftImg8bit -> gtFine names too)."
+    stem = img.stem
     cands = [stem, stem.replace("_leftImg8bit", "_gtFine_labelTrainIds"), stem.replace("_leftImg8bit", "_gtFine_labelIds")]
     for c in cands:
         hits = sorted(p for p in folder.glob(f"{c}.*") if p.suffix.lower() in _image_exts())
         if hits: return hits[0]
-    raise FileNotFoundError(f"{folder}: no {kind} file for image {stem!r}")
+    raise FileNotFoundError(f"{img}: no {kind} file in {folder} (looked for {stem}.*)")
 
 def _per_set(arg, sets:dict, what:str)->dict:
     "FOLDER (for every set) or a list of SET=FOLDER -> {set: Path}."
@@ -291,9 +315,7 @@ def evaluate(methods:dict|list, # {name: "input" | "default" | "random" | checkp
              progress:bool=True, # tqdm progress bar on stderr
              **infer_opts, # passed to `infer` (scale=, tile=, precision=)
             )->Results:
-    "Enhance every image of every set with every method and score it: NIQE, and PSNR/SSIM/mIoU when references are given."
-    from sclle_nb.niqe import niqe
-    from sclle_nb.defaults import colour_shift
+    "Enhance every image of every set with every method and score it; a bad image, reference or label is one line in `errors`, every other score is kept."
     from tqdm.auto import tqdm
     if not isinstance(methods, dict): methods = dict(parse_named(m) for m in methods)
     if not isinstance(sets, dict): sets = dict(parse_named(s) for s in sets)
@@ -303,11 +325,9 @@ def evaluate(methods:dict|list, # {name: "input" | "default" | "random" | checkp
     files = {s: list_images(f, res.errors)[:max_images] for s, f in sets.items()}
     refs, labs = _per_set(reference, sets, "reference"), _per_set(labels, sets, "labels")
     if (seg is None) != (not labs): raise ValueError("evaluate: mIoU needs both a segmentation checkpoint (seg) and a labels folder")
-    seg_net = None
-    if seg is not None:
-        from sclle_nb.deeplab import load_deeplab
-        seg_net = load_deeplab(seg)
+    seg_net = None if seg is None else _load_seg(seg)
     models = {m: (w if not isinstance(w, (str, Path)) else load_method(str(w))) for m, w in methods.items()}
+    kw = dict(luma=luma, on=on, jpeg=jpeg, refs=refs, labs=labs, seg_net=seg_net, infer_opts=infer_opts)
     bar = tqdm(total=len(methods)*sum(map(len, files.values())), desc="evaluate", unit="img", disable=not progress, file=sys.stderr)
     for e in res.errors: bar.write(f"warning: {e}; skipped", file=sys.stderr)
     try:
@@ -315,28 +335,55 @@ def evaluate(methods:dict|list, # {name: "input" | "default" | "random" | checkp
             cms = {}
             for s, fs in files.items():
                 for f in fs:
-                    if (a := _read(f, res, bar)) is None: bar.update(1); continue
-                    t0 = time.perf_counter()
-                    out = enhance_array(model, a, **infer_opts)
-                    row = dict(method=m, set=s, image=f.name, seconds=time.perf_counter() - t0 if model is not None else 0.)
-                    row["colour shift"] = 0. if model is None else colour_shift(to_uint8(a), out)  # degrees, lesson 27
-                    try: row["NIQE"] = niqe(out, luma=luma)
-                    except ValueError as e: row["NIQE"] = float("nan"); bar.write(f"warning: {f}: {e}", file=sys.stderr)
-                    if jpeg is not None:
-                        key = f"NIQE JPEG-{jpeg}"
-                        try: row[key] = niqe(out if model is None else jpeg_roundtrip(out, jpeg), luma=luma)
-                        except ValueError: row[key] = float("nan")
-                    if s in refs:
-                        if (ref := _read(_match(refs[s], f.stem, "reference"), res, bar)) is None: bar.update(1); continue
-                        ref = to_uint8(ref)
-                        if ref.shape != out.shape: raise ValueError(f"{f}: reference is {ref.shape[1]}x{ref.shape[0]}, image is {out.shape[1]}x{out.shape[0]}")
-                        row["PSNR"], row["SSIM"] = psnr(out, ref, on=on), ssim(out, ref, on=on)
-                    if seg_net is not None and s in labs:
-                        _segment(seg_net, out, _labels(_match(labs[s], f.stem, "label")), cms, s)
-                    res.rows.append(row); bar.update(1)
+                    if (a := _read(f, res, bar)) is not None and (row := _score(f, a, m, s, model, res, bar, cms, **kw)):
+                        res.rows.append(row)
+                    bar.update(1)
             for k, cm in cms.items(): res.miou[(m, k)] = cm.miou()
     finally: bar.close()
     return res
+
+
+# %% ../nbs/23_evaluate.ipynb #f646f517
+_BAD = (ValueError, OSError, RuntimeError, MemoryError)   # what one bad file can raise: each becomes one line, not the end
+
+def _problem(res:Results, bar, f:Path, e)->None:
+    "Record one line naming the file (once), and show it."
+    msg = first_line(e)
+    msg = msg if str(f) in msg else f"{f}: {msg}"
+    if msg not in res.errors: res.errors.append(msg); bar.write(f"error: {msg}", file=sys.stderr)
+
+def _load_seg(seg):
+    "The segmentation network, or one `ValueError` line naming its checkpoint."
+    from sclle_nb.deeplab import load_deeplab
+    try: return load_deeplab(seg)
+    except Exception as e:
+        msg = first_line(e); raise ValueError(msg if str(seg) in msg else f"{seg}: {msg}") from None
+
+
+# %% ../nbs/23_evaluate.ipynb #a4af93b1
+def _score(f:Path, a, m:str, s:str, model, res:Results, bar, cms:dict, luma, on, jpeg, refs, labs, seg_net, infer_opts)->dict|None:
+    "Image `f`'s row: enhanced, then every score that can be computed; each part that fails is one line in `res.errors`."
+    from sclle_nb.niqe import niqe
+    try: t0 = time.perf_counter(); out = enhance_array(model, a, **infer_opts)
+    except _BAD as e: return _problem(res, bar, f, e)
+    row = dict(method=m, set=s, image=f.name, seconds=time.perf_counter() - t0 if model is not None else 0.)
+    row["colour shift"] = 0. if model is None else colour_shift(to_uint8(a), out)
+    try: row["NIQE"] = niqe(out, luma=luma)
+    except ValueError as e: row["NIQE"] = float("nan"); bar.write(f"warning: {f}: {e}", file=sys.stderr)
+    if jpeg is not None:
+        try: row[f"NIQE JPEG-{jpeg}"] = niqe(out if model is None else jpeg_roundtrip(out, jpeg), luma=luma)
+        except ValueError: row[f"NIQE JPEG-{jpeg}"] = float("nan")
+    try:
+        if s in refs and (ref := _read(rf := _match(refs[s], f, "reference"), res, bar)) is not None:
+            ref = to_uint8(ref)
+            if ref.shape != out.shape: raise ValueError(f"{f}: reference {rf} is {ref.shape[1]}x{ref.shape[0]}, the image {out.shape[1]}x{out.shape[0]}")
+            row["PSNR"] = psnr(out, ref, on=on); row["SSIM"] = ssim(out, ref, on=on)
+    except _BAD as e: _problem(res, bar, f, e)
+    try:
+        if seg_net is not None and s in labs: _segment(seg_net, out, lf := _match(labs[s], f, "label"), _labels(lf), cms, s)
+    except _BAD as e: _problem(res, bar, f, e)
+    return row
+
 
 # %% ../nbs/23_evaluate.ipynb #82bcd06e
 def _read(f:Path, res:Results, bar)->np.ndarray|None:
@@ -352,35 +399,58 @@ def _read(f:Path, res:Results, bar)->np.ndarray|None:
     except (ImageError, FileNotFoundError) as e:
         if str(e) not in res.errors: res.errors.append(str(e)); bar.write(f"warning: {e}; skipped", file=sys.stderr)
 
-def _segment(net, out, lab, cms, s):
-    "Add one image's prediction to the set's and the pooled confusion matrices."
+def _segment(net, out, lf:Path, lab, cms, s):
+    "Add one image's prediction to the set's and the pooled confusion matrices (`lf`: the label file, for messages)."
     import torch
     from sclle_nb.cityscapes import ConfusionMatrix
     from sclle_nb.deeplab import seg_logits
-    if lab.shape != out.shape[:2]: raise ValueError(f"label map is {lab.shape[::-1]}, image is {out.shape[1::-1]}")
+    if lab.shape != out.shape[:2]: raise ValueError(f"label map {lf} is {lab.shape[1]}x{lab.shape[0]}, the image {out.shape[1]}x{out.shape[0]}")
     with torch.no_grad():
         pred = seg_logits(net, torch.tensor(out).permute(2, 0, 1)[None].float()/255).argmax(1)
     for k in (s, "avg"): cms.setdefault(k, ConfusionMatrix()).update(pred, torch.tensor(lab)[None])
 
 # %% ../nbs/23_evaluate.ipynb #94e6fac7
-def _write_atomic(path:str|Path, text:str)->Path:
-    "Write a text file atomically (a short temporary name in the same folder + rename; removed on every way out)."
-    from sclle_nb.enhancer import _atomic_write
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    return _atomic_write(path, lambda t: t.write_text(text))
+def _folder_of(spec:str)->Path:
+    "The folder of a `[SET=]FOLDER` argument."
+    return Path(spec.split("=", 1)[1] if "=" in spec and not Path(spec).exists() else spec)
+
+def run_inputs(methods:dict, # method name -> weights
+               sets:dict, # set name -> folder
+               folders:list=(), # more `[SET=]FOLDER` arguments: references, labels
+               seg:str|None=None, # the segmentation checkpoint
+              )->list[Path]:
+    "Every file an evaluation reads: its folders' files and its checkpoints (no table may be written over one)."
+    ds = [Path(f) for f in sets.values()] + [_folder_of(str(f)) for f in folders]
+    files = [p for d in ds if d.is_dir() for p in d.iterdir()]
+    return files + [Path(w) for w in methods.values() if isinstance(w, (str, Path)) and str(w) not in SPECIAL] + ([Path(seg)] if seg else [])
+
 
 # %% ../nbs/23_evaluate.ipynb #b3740266
-def check_output_path(path:str, # where a table will be written
-                      option:str, # the option that named it, for the message
-                     )->list[Path]:
-    "Before any computing: a one-line `ValueError` unless a file can be written at `path`; the folders made for it."
-    from sclle_nb.enhancer import file_problem, prepare_outdir
-    p = Path(path)
-    why = file_problem(p)
-    if why == "is a folder, not an image file" or path.endswith(("/", os.sep)): raise ValueError(f"{option} {path}: is a folder; give a file name")
-    if why not in (None, "file not found"): raise ValueError(f"{option} {path}: {why.split(';')[0]}")
-    try: return prepare_outdir(p.parent if str(p.parent) else Path("."))
-    except ValueError as e: raise ValueError(f"{option} {e}") from None
+def _key(p:Path):
+    "What identifies the file at `p`: its inode when it exists (hard links included), else its resolved path."
+    try: st = os.stat(p); return (st.st_dev, st.st_ino)
+    except OSError: return p.resolve()
+
+def check_outputs(outs:dict, # option -> path, e.g. {"--csv": "t.csv"}; None: not asked for
+                  inputs:list=(), # files the run reads: never written, even with overwrite
+                  overwrite:bool=False, # --overwrite: an existing table may be replaced (its permissions kept)
+                 )->list[Path]:
+    "Before any computing: every table path passes `check_output`, no two name the same file; the folders made for them."
+    from sclle_nb.enhancer import prepare_outdir, remove_empty
+    seen = {}
+    for opt, path in outs.items():
+        if path is None: continue
+        if str(path).endswith(("/", os.sep)): raise ValueError(f"{opt} {path}: is a folder; give a file name")
+        try: check_output(path, overwrite=overwrite, inputs=inputs, what=opt)
+        except OutputError as e: raise ValueError(str(e)) from None
+        if (k := _key(Path(path))) in seen: raise ValueError(f"{seen[k]} and {opt} name the same file {path}; give each table its own")
+        seen[k] = opt
+    made = []
+    try:
+        for opt, path in outs.items():
+            if path is not None: made += prepare_outdir(Path(path).parent)
+    except ValueError as e: remove_empty(made); raise ValueError(f"{opt} {e}") from None
+    return made
 
 def split_args(items:list[str])->tuple[dict, dict]:
     "Positional arguments -> (methods, sets): folders are image sets, everything else a method."
@@ -391,6 +461,7 @@ def split_args(items:list[str])->tuple[dict, dict]:
         elif val in SPECIAL or Path(val).is_file(): methods[name] = val
         else: raise ValueError(f"{it!r}: neither an image folder nor a checkpoint file (nor input/default/random)")
     return methods, sets
+
 
 # %% ../nbs/23_evaluate.ipynb #90592547
 def _cli_parser()->argparse.ArgumentParser:
@@ -411,30 +482,32 @@ def _cli_parser()->argparse.ArgumentParser:
     p.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown")
     p.add_argument("--csv", metavar="PATH", help="write the tables as CSV")
     p.add_argument("--per-image", metavar="PATH", help="write every image's scores as CSV")
+    p.add_argument("--overwrite", action="store_true", help="replace existing table files (never an input, a link or a device)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 # %% ../nbs/23_evaluate.ipynb #fe8b99f5
 def evaluate_cli(argv:list[str]|None=None)->int:
-    "`sclle evaluate`: tables on stdout, warnings and errors on stderr; exit 0, 1 (images skipped), 2 (usage), 128+N (signal N)."
-    from sclle_nb.enhancer import stop_on_signals, exit_status, remove_empty
+    "`sclle evaluate`: tables on stdout, one line per problem on stderr; exit 0, 1 (some images failed: every other score kept and written), 2 (usage), 128+N (signal N)."
+    from sclle_nb.enhancer import remove_empty
     try: a = _cli_parser().parse_args(argv)
     except SystemExit as e: return int(e.code or 0)
-    outs, made = [(a.markdown, "--markdown"), (a.csv, "--csv"), (a.per_image, "--per-image")], []
+    outs, made = {"--markdown": a.markdown, "--csv": a.csv, "--per-image": a.per_image}, []
     try:
-        with stop_on_signals():
-            for path, opt in outs:
-                if path: made += check_output_path(path, opt)  # before the computing, not after it
+        with stop_on_signals(), one_line_warnings("sclle evaluate"):
             methods, sets = split_args(a.items)
             if not sets: raise ValueError("no image folder given")
+            inputs = run_inputs(methods, sets, (a.reference or []) + (a.labels or []), a.seg)
+            made = check_outputs(outs, inputs, a.overwrite)      # before the computing, not after it
             res = evaluate(methods or {"input": "input"}, sets, reference=a.reference, seg=a.seg, labels=a.labels, jpeg=a.jpeg,
                            luma=a.luma, on=a.on, max_images=a.max_images, progress=not a.no_progress, **({"scale": a.scale} if a.scale != 1.0 else {}))
             print(res)
-            for (path, opt), text in zip(outs, (res.to_markdown, res.to_csv, res.per_image_csv)):
-                if path: _write_atomic(path, text()); print(f"wrote {path}", file=sys.stderr)
+            for (opt, path), text in zip(outs.items(), (res.to_markdown, res.to_csv, res.per_image_csv)):
+                if path: atomic_write(path, lambda t, s=text(): t.write_text(s)); print(f"wrote {path}", file=sys.stderr)
     except (ValueError, OSError) as e:
-        remove_empty(made); print(f"sclle evaluate: error: {str(e).splitlines()[0]}", file=sys.stderr); return 2
+        remove_empty(made); print(f"sclle evaluate: error: {first_line(e)}", file=sys.stderr); return 2
     except KeyboardInterrupt as e:
         remove_empty(made); print(f"sclle evaluate: stopped ({e or 'interrupted'}); no table was written", file=sys.stderr); return exit_status(e)
-    if res.errors: print(f"sclle evaluate: {len(res.errors)} image(s) could not be read and were skipped", file=sys.stderr)
+    if res.errors: print(f"sclle evaluate: {len(res.errors)} problem(s), one line each above; every other score was kept", file=sys.stderr)
     return 1 if res.errors else 0
+

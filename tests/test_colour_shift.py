@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 import torch
-from sclle_nb.defaults import colour_shift, proxy_photos, score_photos
+from sclle_nb.evaluate import colour_shift
+from sclle_nb.defaults import proxy_photos, score_photos
 from sclle_nb.enhancer import enhance
 
 def test_colour_shift_measure():
