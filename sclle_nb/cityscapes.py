@@ -60,15 +60,10 @@ def label_to_train(ids:np.ndarray|Tensor, # label ids (any shape, integer), e.g.
     "Map Cityscapes label ids to train ids (0..18, 255 = ignore) with a look-up table."
     if isinstance(ids, Tensor):
         if ids.is_floating_point() or ids.is_complex(): raise ValueError(f"label_to_train: expected integer labels, got {ids.dtype}")
-        lut = torch.as_tensor(ID_TO_TRAIN, device=ids.device).long()
-        i = ids.long()
-        ok = (i >= 0) & (i < 256)
-        return torch.where(ok, lut[i.clamp(0, 255)], torch.full_like(i, IGNORE)).to(torch.uint8)
+        return torch.from_numpy(label_to_train(ids.cpu().numpy())).to(ids.device)
     ids = np.asarray(ids)
     if not np.issubdtype(ids.dtype, np.integer): raise ValueError(f"label_to_train: expected integer labels, got {ids.dtype}")
-    i = ids.astype(np.int64)
-    ok = (i >= 0) & (i < 256)
-    return np.where(ok, ID_TO_TRAIN[np.clip(i, 0, 255)], IGNORE).astype(np.uint8)
+    return np.where((ids >= 0) & (ids < 256), ID_TO_TRAIN[np.clip(ids, 0, 255)], IGNORE).astype(np.uint8)
 
 # %% ../nbs/05_cityscapes.ipynb #120287b1
 PALETTE = np.zeros((256, 3), dtype=np.uint8) # RGB colour per train id (row 255, ignore, is black)
