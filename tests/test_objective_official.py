@@ -77,3 +77,40 @@ def test_check_ablations():
     with pytest.raises(ValueError, match=r"unknown ablation\(s\) contrastive; valid names: L_c, L_sc, L_fr, negatives, over, under"):
         check_ablations("contrastive")
     with pytest.raises(ValueError, match="valid names"): SCLLELoss(vgg="random", ablate=["L_x"])
+
+def _paper_batch(S=32):
+    g = torch.Generator().manual_seed(3)
+    low = torch.rand(2, 3, S, S, generator=g)*0.2
+    return dict(low=low, enhanced=(low*2).clamp(0, 1), curves=torch.rand(2, 24, S, S, generator=g)*0.1,
+                positives=torch.rand(2, 3, S, S, generator=g)*0.5 + 0.25, labels=torch.randint(0, 19, (2, S, S), generator=g),
+                negatives=torch.cat([torch.rand(2, 3, S, S, generator=g)*0.1, 0.9 + torch.rand(2, 3, S, S, generator=g)*0.1]))
+
+def test_paper_negatives_as_tensor_or_dict_and_cache_exact():
+    "A tensor with neg_kinds equals a dict by kind; cached Gram matrices give the same terms; keys must match images."
+    from sclle_nb.objective import SCLLELoss
+    t = _paper_batch()
+    crit = SCLLELoss(vgg="random")
+    kinds = ["under", "under", "over", "over"]
+    a = crit(**t, neg_kinds=kinds)
+    b = crit(**{**t, "negatives": {"under": t["negatives"][:2], "over": t["negatives"][2:]}})
+    for k in a: torch.testing.assert_close(a[k], b[k])
+    keys = dict(pos_keys=["p0", "p1"], neg_keys=["u0", "u1", "o0", "o1"])
+    c1, c2 = crit(**t, neg_kinds=kinds, **keys), crit(**t, neg_kinds=kinds, **keys)
+    assert len(crit._cache) == 6 and torch.equal(c1["cont"], c2["cont"])
+    torch.testing.assert_close(c1["cont"], a["cont"])
+    d = crit(**{**t, "negatives": {"under": t["negatives"][:2], "over": t["negatives"][2:]}}, pos_keys=["p0", "p1"],
+             neg_keys={"under": ["u0", "u1"], "over": ["o0", "o1"]})
+    torch.testing.assert_close(d["cont"], a["cont"])
+    with pytest.raises(ValueError, match="2 keys for 4 images"): crit(**t, neg_keys=["u0", "u1"])
+    with pytest.raises(ValueError, match="needs `neg_kinds`"): SCLLELoss(vgg=crit.vgg, ablate="over")(**t)
+    with pytest.raises(ValueError, match="3 neg_kinds for 4"): crit(**t, neg_kinds=kinds[:3])
+
+def test_vgg_policy(monkeypatch):
+    "ImageNet weights are never replaced by random ones silently; unknown names are refused in one line."
+    from sclle_nb.objective import SCLLELoss
+    from sclle_nb.vgg import WeightsMissing, vgg16_cache_path
+    with pytest.raises(ValueError, match="vgg must be"): SCLLELoss(vgg="imagenette")
+    if vgg16_cache_path().exists(): pytest.skip("ImageNet VGG16 is cached here: nothing is missing")
+    monkeypatch.setenv("SCLLE_OFFLINE", "1")
+    for v in (None, "imagenet"):
+        with pytest.raises(WeightsMissing): SCLLELoss(vgg=v)
