@@ -7,13 +7,21 @@ local files in _site/vendor/ (the Jupyter widget manager, require.js, MathJax, o
 with `npm pack NAME@VERSION` (npm's own configuration says where from), checked against their pinned sha512 integrity
 and kept in .sclle_cache/vendor/, so rebuilding needs no network. No page refers to another host.
 
+Around the notebooks, every page has a top bar with the site's search (MiniSearch over search.json, an index of every
+page's sections written here), the lessons in the sidebar grouped by track (behind a button at phone widths), an
+on-page contents list from the page's headings, previous/next links, and a dark theme that follows the reader's
+system (styles.css, site.js). Links belong to the site: nbdev's links to API names on the documentation host become
+relative links, and "source" links point to source/<module>.html, the exported module with line anchors.
+
 The "Try it" page (try.html) enhances the reader's own photo in the page with onnxruntime-web and the ONNX graphs
-exported here by `sclle_nb.export` (exact and fast); photos never leave the reader's machine.
+exported here by `sclle_nb.export` (exact, and fast mode's curve-map network); photos never leave the reader's machine.
+A service worker (sw.js) makes that page cross-origin isolated on any static host, so WebAssembly runs on every core.
 
 Usage: python tools/build_site.py [--out _site] [--no-proc] [--vendor-only] [--sidebar]
 """
 from __future__ import annotations
 import argparse, base64, copy, hashlib, html, json, os, re, shutil, subprocess, sys, tarfile, tempfile, time
+from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +42,18 @@ PACKAGES = [
     ("onnxruntime-web", "1.30.0",
      "sha512-q0y+JrrtukXSzsBWEMccVfqX25LRmosXHF+CaRJmg8pZClzcV7svNc4rKY3jL02Vb7QmRMDs1SigqR4CXAfKYQ==",
      {r"package/dist/(ort\.wasm\.min\.js|ort-wasm-simd-threaded\.(wasm|mjs))": "ort/{0}"}),
+    ("minisearch", "7.2.0",   # the site's search (ES module: require.js on the lesson pages would claim a UMD build)
+     "sha512-dqT2XBYUOZOiC5t2HRnwADjhNS2cecp9u+TJRiJ1Qp/f5qjkeT5APcGPjHw+bz89Ms8Jp+cG4AlE+QZ/QnDglg==",
+     {r"package/dist/es/(index\.js|SearchableMap\.js)": "minisearch/{0}", r"package/(LICENSE\.txt)": "minisearch/{0}"}),
+    ("fast-png", "8.0.0",     # the Try-it page's 16-bit PNG decoder and encoder (ES modules, with the two below)
+     "sha512-gCysNasJ8KEMgfdYIKd/wTDo6ENK1PWT0RJO7O+0pgmuHPw2O6tA1WvdxFRJoLf9V8yFYpG0FA1YgI8X97OhJA==",
+     {r"package/(lib/.*\.js|LICENSE)": "fast-png/{0}"}),
+    ("fflate", "0.8.2",
+     "sha512-cPJU47OaAoCbg0pBvzsgpTPhmhqI5eJjh/JIu8tPj5q+T7iLvW/JAYUqmE7KOB4R1ZyEhzBaIQpQpardBF5z8A==",
+     {r"package/(esm/browser\.js|LICENSE)": "fflate/{0}"}),
+    ("iobuffer", "6.0.1",
+     "sha512-SZWYkWNfjIXIBYSDpXDYIgshqtbOPsi4lviawAEceR1Kqk+sHDlcQjWrzNQsii80AyBY0q5c8HCTNjqo74ul+Q==",
+     {r"package/(lib/.*\.js|LICENSE)": "iobuffer/{0}"}),
 ]
 FAST_SCALE = 0.25  # the Try-it page's fast mode: curve maps at a quarter of the resolution
 CDN = re.compile(r"""(src|href)=["']https?://(?!github\.com)[^"']*(cdn|unpkg|jsdelivr|cdnjs|googleapis)""", re.I)
@@ -108,11 +128,24 @@ def lessons(folder:Path)->list[Path]:
     nbs = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith(("_", ".")))
     return sorted(nbs, key=lambda p: (p.stem != "index", p.name))
 
+TRACKS = [("Method: SCL-LLE", 0), ("Product: the tools", 15)]  # lessons numbered from each start up to the next
+
+def track(nb_name:str)->int|None:
+    "Index into TRACKS of a lesson file (00_curves.ipynb -> 0, 16_photos.ipynb -> 1); None for unnumbered pages."
+    m = re.match(r"(\d+)", nb_name)
+    if not m: return None
+    return max(i for i, (_, start) in enumerate(TRACKS) if int(m.group(1)) >= start)
+
 def write_sidebar():
-    "nbs/sidebar.yml (used by Quarto, custom_sidebar = true) listing every notebook in order."
-    lines = ["website:", "  sidebar:", "    contents:"] + [f"      - {p.name}" for p in lessons(NBS)]
+    "nbs/sidebar.yml (used by Quarto, custom_sidebar = true): every notebook in order, lessons grouped by track."
+    lines, cur = ["website:", "  sidebar:", "    contents:"], None
+    for p in lessons(NBS):
+        t = track(p.name)
+        if t is None: lines.append(f"      - {p.name}"); continue
+        if t != cur: lines += [f'      - section: "{TRACKS[t][0]}"', "        contents:"]; cur = t
+        lines.append(f"          - {p.name}")
     (NBS/"sidebar.yml").write_text("\n".join(lines) + "\n")
-    log("wrote nbs/sidebar.yml with", len(lines) - 3, "notebooks")
+    log("wrote nbs/sidebar.yml with", len(lessons(NBS)), "notebooks")
 
 _QATTR = re.compile(r"\]\(([^)]*)\)\{[^}]*\}")
 _DIR = re.compile(r"^#\|\s*([\w-]+)\s*:?\s*(.*)$")
@@ -156,30 +189,200 @@ def drop_orphan_widget_views(nb):
 EXTRA = [dict(href="try.html", title="Try it: your photo")]  # pages of the site that are not lessons
 
 def sidebar_html(pages:list[dict], active:str, title:str)->str:
-    "The sidebar: the site's title, every lesson in order, then the Try-it page; `active` is marked."
-    items = [f'<li><a href="{p["href"]}"' + (' class="active" aria-current="page"' if p["href"] == active else "")
-             + f'>{html.escape(p["title"])}</a></li>' for p in [*pages, *EXTRA]]
-    return (f'<nav class="sclle-sidebar" aria-label="lessons">\n<a class="sclle-site-title" href="index.html">{html.escape(title)}</a>\n'
-            f'<ul>\n' + "\n".join(items) + "\n</ul>\n</nav>")
+    "The sidebar: the site's title, every lesson in order grouped by track, then the Try-it page; `active` is marked."
+    def item(p): return (f'<li><a href="{p["href"]}"' + (' class="active" aria-current="page"' if p["href"] == active else "")
+                         + f'>{html.escape(p["title"])}</a></li>')
+    out, cur = [], None
+    for p in pages:
+        t = track(p.get("src", ""))
+        if t is not None and t != cur:
+            if cur is not None: out.append("</ul></li>")
+            out.append(f'<li class="sclle-track"><span>{html.escape(TRACKS[t][0])}</span><ul>'); cur = t
+        elif t is None and cur is not None: out.append("</ul></li>"); cur = None
+        out.append(item(p))
+    if cur is not None: out.append("</ul></li>")
+    out += [item(p) for p in EXTRA]
+    return (f'<nav class="sclle-sidebar" id="sclle-sidebar" aria-label="lessons">\n'
+            f'<a class="sclle-site-title" href="index.html">{html.escape(title)}</a>\n<ul>\n' + "\n".join(out) + "\n</ul>\n</nav>")
 
-def try_page(out:Path, pages:list[dict], title:str):
-    "try.html: the reader's photo enhanced in the page (onnxruntime-web), with the ONNX graphs exported now."
+def topbar_html(title:str)->str:
+    "The bar above every page: the sidebar's button (phone widths), the site's name and the search box."
+    return ('<a class="sclle-skip" href="#content">Skip to the text</a>\n<header class="sclle-topbar">'
+            '<button type="button" class="sclle-menu" aria-controls="sclle-sidebar" aria-expanded="false">'
+            '<span aria-hidden="true">&#9776;</span> Lessons</button>'
+            f'<a class="sclle-brand" href="index.html">{html.escape(title)}</a>'
+            '<div class="sclle-search" role="search"><input type="search" id="sclle-q" placeholder="Search" '
+            'aria-label="Search the site" autocomplete="off" spellcheck="false">'
+            '<div class="sclle-results" id="sclle-results" role="listbox" aria-label="search results" hidden></div></div>'
+            '</header>')
+
+def pager_html(chain:list[dict], href:str)->str:
+    "Previous/next links (rel=prev, rel=next) along the sidebar's order."
+    i = [p["href"] for p in chain].index(href)
+    a = lambda p, rel, word: (f'<a rel="{rel}" href="{p["href"]}"><small>{word}</small>{html.escape(p["title"])}</a>')
+    return ('<nav class="sclle-pager" aria-label="previous and next page">'
+            + (a(chain[i-1], "prev", "Previous") if i > 0 else "<span></span>")
+            + (a(chain[i+1], "next", "Next") if i + 1 < len(chain) else "<span></span>") + "</nav>")
+
+def head_links(chain:list[dict], href:str)->str:
+    "<link rel=prev/next> for the page's head."
+    i = [p["href"] for p in chain].index(href)
+    return "".join(f'<link rel="{r}" href="{chain[j]["href"]}">' for r, j in (("prev", i-1), ("next", i+1)) if 0 <= j < len(chain))
+
+# ---- what a page holds: its headings, ids and sections' text (for the contents list and the search index)
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+_SKIP_TAGS = {"script", "style", "svg", "button", "nav", "header", "template", "textarea", "select"}
+_SKIP_CLASSES = {"anchor-link", "jp-InputPrompt", "jp-OutputPrompt", "sclle-toc", "sclle-pager", "sclle-sidebar", "sclle-topbar"}
+
+class PageText(HTMLParser):
+    "One pass over a page: `ids`, `headings` [(level, id, text)] and `sections` [(id, heading, text)] of the main text."
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.ids, self.headings, self.sections = [], set(), [], [["", "", []]]
+        self.skip, self.head = 0, None   # depth of skipped elements we are in; the heading being read
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get("id"): self.ids.add(a["id"])
+        if tag in _VOID: return
+        cls = set((a.get("class") or "").split())
+        out = "jp-OutputArea-output" in cls and "jp-RenderedMarkdown" not in cls   # printed text, tables, figures
+        skip = tag in _SKIP_TAGS or tag.startswith("mjx-") or bool(cls & _SKIP_CLASSES) or out
+        self.stack.append((tag, skip)); self.skip += skip
+        if tag in ("h1", "h2", "h3") and a.get("id") and not self.skip and "title" not in cls: self.head = [int(tag[1]), a["id"], []]
+    def handle_endtag(self, tag):
+        if tag in _VOID or not any(t == tag for t, _ in self.stack): return
+        while self.stack:
+            t, skip = self.stack.pop(); self.skip -= skip
+            if t == tag: break
+        if self.head and tag == f"h{self.head[0]}":
+            lvl, hid, words = self.head; text = " ".join("".join(words).split()).rstrip("¶ ")
+            self.headings.append((lvl, hid, text)); self.sections.append([hid, text, []]); self.head = None
+    def handle_data(self, data):
+        if self.skip: return
+        (self.head[2] if self.head else self.sections[-1][2]).append(data)
+    def result(self):
+        return [(hid, head, " ".join("".join(t).split())) for hid, head, t in self.sections]
+
+def page_text(body:str)->PageText:
+    "Parse a page (its embedded images dropped first: they are most of its bytes)."
+    pt = PageText(); pt.feed(re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+", "data:,", body)); pt.close()
+    return pt
+
+def toc_html(headings:list[tuple])->str:
+    "The on-page contents list from the page's h2/h3 headings (collapsed at phone widths, beside the text on wide screens)."
+    items = [f'<li class="sclle-toc-h{lvl}"><a href="#{html.escape(hid, quote=True)}">{html.escape(text)}</a></li>'
+             for lvl, hid, text in headings if lvl in (2, 3) and text]
+    if not items: return ""
+    return ('<nav class="sclle-toc" aria-label="on this page"><details><summary>On this page</summary><ul>'
+            + "".join(items) + "</ul></details></nav>")
+
+# ---- links: nbdev writes API links to the documentation host and "source" links to the repository host
+_DOCS = re.compile(r"https?://sclle-nb\.github\.io/sclle_nb/?([^\"'#\s<>)]*)(#[^\"'\s<>)]*)?")
+_SRC = re.compile(r"https?://github\.com/sclle-nb/sclle_nb/(?:blob|tree)/[^/\"'\s<>)]+/([\w./-]+)(?:#L(\d+))?")
+_OWN_HOSTS = re.compile(r"(href|src)=[\"']https?://(sclle-nb\.github\.io|github\.com/sclle-nb)[^\"']*")
+
+def site_links(body:str, anchors:dict[str, dict[str, str]], nb_pages:dict[str, str], files:set|None=None)->str:
+    "Links to the documentation host as relative links (anchors matched without case), repository links to the site's own copies."
+    def doc(m):
+        page = (m.group(1) or "index.html").removesuffix(".md")
+        if page.endswith("/") or not page: page += "index.html"
+        frag = m.group(2) or ""
+        if frag and page in anchors: frag = "#" + anchors[page].get(frag[1:].lower(), frag[1:])
+        return page + frag
+    def src(m):
+        path, line = m.group(1), m.group(2)
+        if path.startswith("nbs/") and path.endswith(".ipynb"): return nb_pages.get(path[4:], "index.html")
+        if re.fullmatch(r"sclle_nb/\w+\.py", path): return f"source/{path[9:-3]}.html" + (f"#L{line}" if line else "")
+        if files is not None and (ROOT/path).is_file(): files.add(path); return "source/files/" + path + (".html" if path.endswith(".md") else "")
+        return m.group(0)   # left as it is: the build stops on it below
+    return _DOCS.sub(doc, _SRC.sub(src, body))
+
+def file_pages(out:Path, files:set, title:str):
+    "Other repository files the lessons link to: Markdown rendered to source/files/<path>.html, anything else copied."
+    import mistune
+    for path in sorted(files):
+        dst = out/"source"/"files"/path; dst.parent.mkdir(parents=True, exist_ok=True)
+        if not path.endswith(".md"): shutil.copy2(ROOT/path, dst); continue
+        up = "../" * (len(Path(path).parts) + 1)
+        body = mistune.html((ROOT/path).read_text())
+        dst.with_name(dst.name + ".html").write_text(
+            f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f'<title>{html.escape(Path(path).name)}</title>\n<link rel="icon" href="data:,">\n<link rel="stylesheet" href="{up}styles.css">\n</head>\n'
+            f'<body class="sclle-site sclle-source-page">\n<main class="sclle-main sclle-doc" id="content"><p class="sclle-crumbs">'
+            f'<a href="{up}index.html">{html.escape(title)}</a> / <code>{html.escape(path)}</code></p>\n{body}</main>\n</body>\n</html>\n')
+
+def source_pages(out:Path, title:str, nb_pages:dict[str, str])->list[str]:
+    "source/<module>.html for every exported module: the code with line anchors (#L12), and its lesson linked."
+    from pygments import highlight
+    from pygments.lexers import PythonLexer
+    from pygments.formatters import HtmlFormatter
+    (out/"source").mkdir()
+    light, dark = HtmlFormatter(style="default").get_style_defs(".sclle-src"), HtmlFormatter(style="github-dark").get_style_defs(".sclle-src")
+    (out/"source"/"pygments.css").write_text(light + "\n@media (prefers-color-scheme: dark) {\n" + dark + "\n}\n")
+    mods = []
+    for py in sorted((ROOT/"sclle_nb").glob("*.py")):
+        if py.name.startswith("_") and py.name != "__init__.py": continue
+        code = py.read_text()
+        body = highlight(code, PythonLexer(), HtmlFormatter(linespans="L", cssclass="sclle-src", wrapcode=True))
+        body = re.sub(r'<span id="L-(\d+)">', r'<span id="L\1" class="sclle-line">', body)
+        m = re.search(r"File to edit: \.\./nbs/([\w.-]+\.ipynb)", code)
+        lesson = nb_pages.get(m.group(1)) if m else None
+        note = (f' Exported from the lesson <a href="../{lesson}">{html.escape(lesson.removesuffix(".html"))}</a>;'
+                ' edit the notebook, not this file.') if lesson else ""
+        (out/"source"/f"{py.stem}.html").write_text(
+            f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f'<title>sclle_nb/{py.name}: source</title>\n<link rel="icon" href="data:,">\n<link rel="stylesheet" href="../styles.css">\n'
+            f'<link rel="stylesheet" href="pygments.css">\n</head>\n<body class="sclle-site sclle-source-page">\n'
+            f'<main class="sclle-main sclle-source" id="content"><p class="sclle-crumbs"><a href="../index.html">{html.escape(title)}</a> / source</p>\n'
+            f'<h1 class="title"><code>sclle_nb/{py.name}</code></h1>\n<p class="description">The module as installed.{note}'
+            f' Each line has an anchor: <code>#L12</code> is line 12.</p>\n{body}</main>\n</body>\n</html>\n')
+        mods.append(py.stem)
+    return mods
+
+def maps_onnx(net)->"onnx.ModelProto":
+    "DCE-Net alone as ONNX: `image` (N,3,h,w) -> `maps`, the raw curve maps r = -alpha (N,24,h,w): fast mode's network."
+    from onnx import helper, checker, TensorProto as TP
+    from sclle_nb.export import OnnxGraph, dcenet_nodes, OPSET
+    g = OnnxGraph()
+    dcenet_nodes(g, "image", net)
+    g.nodes[-1].output[0] = "maps"
+    vi = lambda name, c: helper.make_tensor_value_info(name, TP.FLOAT, ["N", c, "h", "w"])
+    graph = helper.make_graph(g.nodes, "dcenet_maps", [vi("image", 3)], [vi("maps", 3*net.n_iter)], g.inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="sclle_nb", ir_version=8)
+    helper.set_model_props(m, {"output": "raw curve maps r = -alpha (fast mode: of the image downsampled by the page)"})
+    checker.check_model(m, full_check=True)
+    return m
+
+def try_page(out:Path, pages:list[dict], title:str)->str:
+    "try.html: the reader's photo enhanced in the page (onnxruntime-web), with the ONNX graphs exported now; returns its HTML."
     sys.path.insert(0, str(ROOT))
     from sclle_nb.export import export_onnx, ExportError
+    from sclle_nb.dcenet import load_dcenet
     (out/"models").mkdir()
     try:
         export_onnx(out/"models"/"dcenet.onnx")
         export_onnx(out/"models"/"dcenet_fast.onnx", scale=FAST_SCALE)
+        (out/"models"/"dcenet_maps.onnx").write_bytes(maps_onnx(load_dcenet("default")).SerializeToString())
     except ExportError as e: raise SystemExit(f"the Try-it page's model: {e} (pip install -e .[dev] installs it)") from None
+    chain = [*pages, *EXTRA]
     page = (TEMPLATES/"try.html").read_text()
-    for k, v in {"SIDEBAR": sidebar_html(pages, "try.html", title), "FAST_SCALE": f"{FAST_SCALE:g}",
-                 "FAST_PCT": f"{FAST_SCALE*100:g}"}.items():
+    for k, v in {"SIDEBAR": sidebar_html(pages, "try.html", title), "TOPBAR": topbar_html(title),
+                 "PAGER": pager_html(chain, "try.html"), "HEAD_LINKS": head_links(chain, "try.html"),
+                 "FAST_SCALE": f"{FAST_SCALE:g}", "FAST_PCT": f"{FAST_SCALE*100:g}"}.items():
         page = page.replace("{{" + k + "}}", v)
     (out/"try.html").write_text(page)
-    shutil.copy2(TEMPLATES/"try.js", out/"try.js")
+    for f in ("try.js", "sw.js"): shutil.copy2(TEMPLATES/f, out/f)
+    return page
+
+def theme_dark()->str:
+    "JupyterLab's dark theme (the CSS variables nbconvert's lab template uses), as nbconvert ships it."
+    from jupyter_core.paths import jupyter_path
+    for d in jupyter_path("nbconvert", "templates", "lab", "static"):
+        if (f := Path(d)/"theme-dark.css").exists(): return f.read_text()
+    raise SystemExit("nbconvert's lab template has no theme-dark.css (pip install -e .[dev] installs nbconvert)")
 
 def build(out:Path, proc:Path=PROC, title:str="sclle_nb")->list[dict]:
-    "Convert every notebook in `proc` to `out`/*.html with the sidebar, add the Try-it page; return the lesson pages."
+    "Convert every notebook in `proc` to `out`/*.html with the site's frame, add source, search and Try-it; return the lesson pages."
     import nbformat
     from nbconvert import HTMLExporter
     vend = vendor()
@@ -191,6 +394,8 @@ def build(out:Path, proc:Path=PROC, title:str="sclle_nb")->list[dict]:
             (out/f.relative_to(proc)).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(f, out/f.relative_to(proc))
     css = NBS/"styles.css"   # after _proc/'s files: its copy of styles.css may be older than nbs/'s
     (out/"styles.css").write_text(css.read_text() if css.exists() else "")
+    (out/"theme-dark.css").write_text(theme_dark())
+    shutil.copy2(TEMPLATES/"site.js", out/"site.js")
     nbs = [(p, nbformat.read(p, as_version=4)) for p in lessons(proc)]
     pages = []
     for p, nb in nbs:
@@ -198,26 +403,46 @@ def build(out:Path, proc:Path=PROC, title:str="sclle_nb")->list[dict]:
         pages.append(dict(src=p.name, href=page_name(p, fm), title=fm.get("title") or nb_title(p), description=fm.get("description", "")))
     for pg in pages:
         if pg["href"] == "index.html": pg["title"] = "Home"
+    chain, nb_pages = [*pages, *EXTRA], {pg["src"]: pg["href"] for pg in pages}
     from traitlets.config import Config
     ex = HTMLExporter(template_name="sclle", extra_template_basedirs=[str(TEMPLATES)],
                       require_js_url="vendor/require.js", widget_renderer_url="vendor/widgets/embed-amd.js",
                       mathjax_url="vendor/mathjax/tex-chtml-full.js", jupyter_widgets_base_url="vendor/",
                       exclude_input_prompt=True, exclude_output_prompt=True,
                       config=Config({"TagRemovePreprocessor": {"enabled": True, "remove_input_tags": {"remove_input"}}}))
+    bodies = {}
     for (p, nb), pg in zip(nbs, pages):
         quarto_directives(nb)
         if (k := drop_orphan_widget_views(nb)): log(f"{p.name}: {k} widget view(s) without saved state shown as text")
-        res = {"sidebar_html": sidebar_html(pages, pg["href"], title),
+        res = {"sidebar_html": sidebar_html(pages, pg["href"], title), "topbar_html": topbar_html(title),
+               "pager_html": pager_html(chain, pg["href"]), "head_links": head_links(chain, pg["href"]),
                "page_title": pg["title"] if pg["href"] != "index.html" else title, "page_description": pg["description"]}
         body, _ = ex.from_notebook_node(nb, resources=res)
         if (m := CDN.search(body)): raise SystemExit(f"{p.name}: the page refers to a CDN ({m.group(0)[:80]}...)")
-        (out/pg["href"]).write_text(body)
-    try_page(out, pages, title)
+        bodies[pg["href"]] = body
+    texts = {h: page_text(b) for h, b in bodies.items()}
+    anchors = {h: {i.lower(): i for i in t.ids} for h, t in texts.items()}
+    docs, files = [], set()
+    def add_docs(href, page_title, sections):
+        for sid, head, text in sections:
+            if head or text: docs.append(dict(id=len(docs), href=href + (f"#{sid}" if sid else ""), page=page_title,
+                                              title=head or page_title, text=text[:6000]))
+    for pg in pages:
+        h, t = pg["href"], texts[pg["href"]]
+        body = site_links(bodies[h], anchors, nb_pages, files).replace("<!--SCLLE_TOC-->", toc_html(t.headings), 1)
+        if (m := _OWN_HOSTS.search(body)): raise SystemExit(f"{pg['src']}: a link leaves the site: {m.group(0)[:100]}")
+        (out/h).write_text(body)
+        add_docs(h, pg["title"], t.result())
+    mods = source_pages(out, title, nb_pages)
+    file_pages(out, files, title)
+    add_docs("try.html", EXTRA[0]["title"], page_text(try_page(out, pages, title)).result())
+    (out/"search.json").write_text(json.dumps(docs, ensure_ascii=False, separators=(",", ":")))
     (out/"pages.json").write_text(json.dumps(pages, indent=1))
+    log(f"{len(docs)} sections in search.json, {len(mods)} modules in source/")
     return pages
 
 def proc_lenient():
-    "nbdev-proc-nbs in this process, serially, skipping (with a warning) non-export cells that fail in nbdev's docs run."
+    "nbdev-proc-nbs in this process, serially, skipping (with a warning) every cell that fails in nbdev's docs run."
     import nbdev.processors as P, nbdev.quarto as Q
     orig, failed = P.exec_show_docs.__call__, []
     def call(self, cell):
@@ -225,7 +450,6 @@ def proc_lenient():
         try: return orig(self, cell)
         except Exception as e:
             if saved is not None: cell["outputs"] = saved  # keep the notebook's own outputs, not the traceback
-            if cell.directives_.keys() & {"export", "exports", "exporti", "exec_doc"}: raise
             failed.append(f"{getattr(self.nb, 'frontmatter_', {}).get('title', '?')} cell {cell.idx_}: {str(e).splitlines()[-1]}")
             self.k.exc = None
     P.exec_show_docs.__call__ = call
