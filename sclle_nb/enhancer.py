@@ -1,4 +1,4 @@
-"""From a file on disk to an enhanced file on disk: decoding, orientation, bit depth, the model, and back, for any image a user may have.
+"""Every photo a user may have, in and out: damaged files, 16-bit and CMYK and float TIFFs, colour profiles and EXIF, transparency, folders, and the `sclle enhance` command that never loses a file.
 
 Docs: https://sclle-nb.github.io/sclle_nb/photos.html.md"""
 
@@ -6,23 +6,26 @@ Docs: https://sclle-nb.github.io/sclle_nb/photos.html.md"""
 
 # %% ../nbs/16_photos.ipynb #66b569e7
 from __future__ import annotations
-import os, sys, io, re, math, stat, errno, zlib, struct, signal, secrets, tempfile, threading, warnings
+import os, sys, io, re, math, stat, errno, zlib, struct, tempfile, threading, warnings
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np
 import torch
 from torch import Tensor
 from PIL import Image, ImageFile, UnidentifiedImageError
+from .safe import temp_name, atomic_write, Stopped, stop_on_signals, exit_status, check_output, OutputError
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'IMAGE_EXTS', 'PNG_SIG', 'FLOAT_TOL', 'WRITABLE', 'AUTO_TILE_PIXELS', 'AUTO_TILE', 'ImageError',
-           'ImageWarning', 'Decoded', 'orient', 'file_problem', 'png_chunks', 'read_image', 'to_tensor', 'from_tensor',
-           'load_rgb', 'png16_bytes', 'temp_name', 'Stopped', 'stop_on_signals', 'exit_status', 'save_image',
-           'check_float', 'enhance', 'collect_inputs', 'prepare_outdir', 'remove_empty', 'enhance_file', 'enhance_cli']
+__all__ = ['MAX_PIXELS', 'MEMORY_BUDGET', 'DECODE_COPIES', 'PNG_SIG', 'IMAGE_EXTS', 'JPEG_EXIF_MAX', 'FLOAT_TOL', 'WRITABLE',
+           'MIN_TILE', 'AUTO_TILE_PIXELS', 'AUTO_TILE', 'BAND_PIXELS', 'ImageError', 'ImageWarning', 'Decoded',
+           'orient', 'file_problem', 'png_chunks', 'memory_budget', 'read_image', 'to_tensor', 'from_tensor',
+           'load_rgb', 'png16_bytes', 'save_image', 'check_float', 'enhance', 'collect_inputs', 'prepare_outdir',
+           'remove_empty', 'enhance_file', 'enhance_cli']
 
 # %% ../nbs/16_photos.ipynb #e8424cee
 MAX_PIXELS = 50_000_000  # largest image read by default (50 MP, e.g. 8660x5773); None lifts the limit
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif")  # what folders are searched for
+MEMORY_BUDGET = 4 << 30  # bytes a decoder may use at most (4 GiB), or half the free memory if that is less
+DECODE_COPIES = 4  # a decoder holds about this many copies of the decoded array at its peak (measured below)
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
 
 class ImageError(ValueError):
@@ -37,8 +40,24 @@ class Decoded(NamedTuple):
     alpha: np.ndarray|None # (H,W) alpha channel of the same dtype, or None
     gray: bool # the file was greyscale (its 3 channels are equal)
     fmt: str # the file's format as Pillow names it ("PNG", "JPEG", ...)
-    meta: dict = {} # carried to the output: "icc_profile", "exif" (orientation reset to 1), "png_chunks" (gAMA, cHRM, sRGB)
+    meta: dict = {} # carried to the output: "icc_profile", "exif" (orientation reset to 1), "png_chunks" (gAMA, cHRM, sRGB), "extrasamples" (TIFF)
     frames: int = 1 # frames (GIF, WebP, APNG) or pages (TIFF) in the file; only the first is read
+
+# %% ../nbs/16_photos.ipynb #a76d02f6
+def _readable_exts()->tuple[str, ...]:
+    "Extensions of every format Pillow can open and decode, and of every TIFF variant tifffile knows."
+    import tifffile
+    Image.init()
+    def decodes(fmt):
+        cls = Image.OPEN.get(fmt, (None,))[0]
+        return cls is not None and not (isinstance(cls, type) and issubclass(cls, ImageFile.StubImageFile))
+    pil = {e.lower() for e, f in Image.registered_extensions().items() if decodes(f) and f != "MPEG"}   # MPEG: identified, never decoded
+    if "EPS" in Image.OPEN:
+        from PIL import EpsImagePlugin
+        if not EpsImagePlugin.has_ghostscript(): pil -= {e for e, f in Image.EXTENSION.items() if f == "EPS"}
+    return tuple(sorted(pil | {"." + e for e in tifffile.TIFF.FILE_EXTENSIONS}))
+
+IMAGE_EXTS = _readable_exts()  # what folders are searched for
 
 # %% ../nbs/16_photos.ipynb #6637d85e
 def orient(a:np.ndarray, # image (H,W,...) as stored in the file
@@ -175,56 +194,179 @@ def _png_meta(chunks:list)->dict:
         if t == b"eXIf": meta["exif"] = d
     return meta
 
+# %% ../nbs/16_photos.ipynb #68c731a4
+def _too_big(path, w, h, max_pixels):
+    _fail(path, f"{w}x{h} image ({w*h/1e6:.1f} MP) is over the {max_pixels/1e6:g} MP limit (max_pixels= / --max-megapixels)")
+
+def memory_budget()->int:
+    "Bytes a decoder may use: `MEMORY_BUDGET`, or half the memory this machine has available if that is less."
+    try:
+        with open("/proc/meminfo") as f: free = next(int(l.split()[1]) << 10 for l in f if l.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError): free = None
+    return MEMORY_BUDGET if not free else min(MEMORY_BUDGET, free // 2)
+
+def _check_size(path, w:int, h:int, bytes_px:int, max_pixels):
+    "From the header alone: refuse an image with no pixels, over the pixel limit, or needing more memory than the budget."
+    if w == 0 or h == 0: _fail(path, f"image has no pixels ({w}x{h})")
+    if not max_pixels: return
+    if w * h > max_pixels: _too_big(path, w, h, max_pixels)
+    need, budget = w * h * bytes_px * DECODE_COPIES, memory_budget()
+    if need > budget: _fail(path, f"{w}x{h} image needs about {need/2**30:.1f} GiB to decode, over the memory budget of "
+                              f"{budget/2**30:.1f} GiB (half the free memory, at most MEMORY_BUDGET); not read")
+
 # %% ../nbs/16_photos.ipynb #dd1233a2
 def _tiff(path, data:bytes, max_pixels)->tuple|None:
-    "(array, orientation, ICC, pages) of a grey/RGB 8/16-bit TIFF via tifffile; None for what it cannot read (Pillow's turn)."
+    "(array, orientation, meta, pages) of a grey/RGB TIFF via tifffile (libtiff for its other compressions); None: Pillow's turn."
     import tifffile, logging
     log = logging.getLogger("tifffile"); level = log.level; log.setLevel(logging.CRITICAL)  # its warnings are not ours to print
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tf:
             p = tf.pages.first
-            if p.dtype not in (np.uint8, np.uint16) or int(p.photometric) not in (1, 2) or p.samplesperpixel > 4: return None
+            dt = np.dtype(p.dtype) if p.dtype is not None else None
+            if dt is None or dt.kind not in "uif" or int(p.photometric) not in (1, 2) or p.samplesperpixel > 4: return None
+            if dt.kind == "u" and dt.itemsize > 2 or p.bitspersample not in (8, 16, 32, 64): return None  # Pillow's turn
             w, h = p.imagewidth, p.imagelength
-            if w == 0 or h == 0: _fail(path, f"image has no pixels ({w}x{h})")
-            if max_pixels and w * h > max_pixels: _too_big(path, w, h, max_pixels)
+            _check_size(path, w, h, p.samplesperpixel * dt.itemsize, max_pixels)   # before a single pixel is decoded
             try: a = p.asarray()
             except Exception as e:
-                if "imagecodecs" in str(e): return None  # a compression tifffile cannot undo alone (LZW, JPEG, ...)
-                raise
-            a = np.moveaxis(a, 0, -1) if a.ndim == 3 and int(p.planarconfig) == 2 else a
+                if "imagecodecs" not in str(e): raise
+                a = _libtiff_decode(path, p)   # LZW, PackBits, JPEG, ZSTD, ...: libtiff decodes them at any depth
+                if a is None: return None
+            else: a = np.moveaxis(a, 0, -1) if a.ndim == 3 and int(p.planarconfig) == 2 else a
             icc, o = p.tags.get(34675), p.tags.get(274)  # ICC profile, orientation
-            return (a[..., None] if a.ndim == 2 else a), int(o.value) if o else 1, icc and bytes(icc.value), len(tf.pages)
+            meta = {"icc_profile": icc and bytes(icc.value), "extrasamples": tuple(int(x) for x in p.extrasamples) or None}
+            pages = len(tf.pages)
     except ImageError: raise
     except Exception as e: _fail(path, f"corrupt or truncated TIFF ({_first_line(e)})")
     finally: log.setLevel(level)
+    a = a[..., None] if a.ndim == 2 else a
+    what = f"{dt.itemsize * 8}-bit {'float' if dt.kind == 'f' else 'signed integer'} TIFF"
+    if dt.kind == "f": a = _from_float(path, a, what)
+    elif dt.kind == "i": _signed(path, a, what)
+    if (meta["extrasamples"] or (0,))[0] == 1 and a.shape[2] in (2, 4): a = _unpremultiply(a)  # associated alpha
+    return a, int(o.value) if o else 1, meta, pages
+
+def _unpremultiply(a:np.ndarray)->np.ndarray:
+    "Colours premultiplied by their alpha (the last channel) -> straight colours."
+    top, al = np.iinfo(a.dtype).max, a[..., -1:].astype(np.float64)
+    c = np.where(al > 0, a[..., :-1] * (top / np.maximum(al, 1)), 0)
+    return np.concatenate([np.rint(np.clip(c, 0, top)).astype(a.dtype), a[..., -1:]], -1)
+
+def _premultiply(a:np.ndarray)->np.ndarray:
+    "Straight colours -> colours premultiplied by their alpha (the last channel), as TIFF's associated alpha stores them."
+    top = np.iinfo(a.dtype).max
+    c = np.rint(a[..., :-1] * (a[..., -1:].astype(np.float64) / top)).astype(a.dtype)
+    return np.concatenate([c, a[..., -1:]], -1)
+
+# %% ../nbs/16_photos.ipynb #b99e33db
+_LIBTIFF = None
+
+def _libtiff():
+    "libtiff through ctypes (the copy Pillow ships, else the system's), or None."
+    global _LIBTIFF
+    if _LIBTIFF is None:
+        import ctypes, ctypes.util, glob, PIL
+        from ctypes import c_void_p, c_char_p, c_int, c_uint32, c_int64
+        here = Path(PIL.__file__).parent
+        names = sorted(glob.glob(str(here.parent/"pillow.libs"/"libtiff*"))) + sorted(glob.glob(str(here/".dylibs"/"libtiff*")))
+        _LIBTIFF = False
+        for name in names + [ctypes.util.find_library("tiff")]:
+            try: lib = ctypes.CDLL(name) if name else None
+            except OSError: continue
+            if lib is None: continue
+            lib.TIFFOpen.restype, lib.TIFFOpen.argtypes = c_void_p, [c_char_p, c_char_p]
+            lib.TIFFClose.argtypes = [c_void_p]
+            for f in ("TIFFIsTiled",): getattr(lib, f).restype, getattr(lib, f).argtypes = c_int, [c_void_p]
+            for f in ("TIFFNumberOfStrips", "TIFFNumberOfTiles"): getattr(lib, f).restype, getattr(lib, f).argtypes = c_uint32, [c_void_p]
+            for f in ("TIFFStripSize", "TIFFTileSize"): getattr(lib, f).restype, getattr(lib, f).argtypes = c_int64, [c_void_p]
+            for f in ("TIFFReadEncodedStrip", "TIFFReadEncodedTile"):
+                getattr(lib, f).restype, getattr(lib, f).argtypes = c_int64, [c_void_p, c_uint32, c_void_p, c_int64]
+            _LIBTIFF = lib; break
+    return _LIBTIFF or None
+
+def _libtiff_decode(path, p)->np.ndarray|None:
+    "The first page `p` (a tifffile page) decoded by libtiff, strip by strip or tile by tile, at its own depth: (H,W,C)."
+    lib = _libtiff()
+    if lib is None: return None
+    dt, spp, h, w = np.dtype(p.dtype).newbyteorder("="), p.samplesperpixel, p.imagelength, p.imagewidth
+    planes = spp if int(p.planarconfig) == 2 else 1
+    c = 1 if planes > 1 else spp
+    out = np.zeros((planes, h, w, c), dt)
+    with _NativeStderr():  # libtiff prints its complaints on file descriptor 2
+        tif = lib.TIFFOpen(os.fsencode(path), b"r")
+        if not tif: raise ValueError("libtiff cannot open it")
+        try:
+            tiled = lib.TIFFIsTiled(tif)
+            th, tw = (p.tilelength, p.tilewidth) if tiled else (min(p.rowsperstrip or h, h), w)
+            n, size = (lib.TIFFNumberOfTiles(tif), lib.TIFFTileSize(tif)) if tiled else (lib.TIFFNumberOfStrips(tif), lib.TIFFStripSize(tif))
+            read = lib.TIFFReadEncodedTile if tiled else lib.TIFFReadEncodedStrip
+            buf = np.empty(size, np.uint8)
+            across, down = -(-w // tw), -(-h // th)
+            for i in range(min(n, planes * across * down)):
+                pl, r = divmod(i, across * down); ty, tx = divmod(r, across)
+                y0, x0 = ty * th, tx * tw
+                rows = th if tiled else min(th, h - y0)   # a strip's last one is short; tiles are always whole
+                got = read(tif, i, buf.ctypes.data, size)
+                if got < rows * tw * c * dt.itemsize: raise ValueError(f"{'tile' if tiled else 'strip'} {i} cannot be decoded")
+                t = buf[:rows * tw * c * dt.itemsize].view(dt).reshape(rows, tw, c)
+                out[pl, y0:y0 + rows, x0:x0 + tw] = t[:h - y0, :w - x0]
+        finally: lib.TIFFClose(tif)
+    return out[0] if planes == 1 else np.moveaxis(out[..., 0], 0, -1)
+
+# %% ../nbs/16_photos.ipynb #99f77154
+_PNM = re.compile(rb"P([2356])(?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)\s")
 
 def _pnm16(path, data:bytes, max_pixels)->np.ndarray|None:
-    "A binary PGM/PPM (P5/P6) of more than 8 bits as (H,W,C) uint16; None for other files."
-    m = re.match(rb"P([56])(?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)\s", data[:512])
+    "A PGM/PPM of more than 8 bits, binary (P5/P6) or text (P2/P3), as (H,W,C) uint16; None for other files."
+    m = _PNM.match(data[:512])
     if not m or not 255 < int(m[4]) < 65536: return None
-    w, h, mx, c = int(m[2]), int(m[3]), int(m[4]), 1 if m[1] == b"5" else 3
-    if max_pixels and w * h > max_pixels: _too_big(path, w, h, max_pixels)
-    if len(data) - m.end() < w * h * c * 2: _fail(path, f"corrupt or truncated PPM ({len(data) - m.end()} of {w*h*c*2} bytes of pixels)")
-    a = np.frombuffer(data, ">u2", w * h * c, m.end()).reshape(h, w, c)
+    w, h, mx, c, text = int(m[2]), int(m[3]), int(m[4]), 1 if m[1] in b"25" else 3, m[1] in b"23"
+    _check_size(path, w, h, c * 2 * (8 if text else 1), max_pixels)   # text: every sample a Python-parsed number first
+    n = w * h * c
+    if text:
+        body = re.sub(rb"#[^\n]*", b"", data[m.end() - 1:])   # comments may sit between the samples
+        a = np.array(body.split()[:n + 1], dtype=np.int64) if body.strip() else np.zeros(0, np.int64)
+        if a.size < n: _fail(path, f"corrupt or truncated PPM ({a.size} of {n} samples)")
+        a = a[:n]
+        if a.min() < 0 or a.max() > mx: _fail(path, f"corrupt PPM (a sample of {int(a.max())} over its maximum {mx})")
+        a = a.reshape(h, w, c)
+    else:
+        if len(data) - m.end() < n * 2: _fail(path, f"corrupt or truncated PPM ({len(data) - m.end()} of {n*2} bytes of pixels)")
+        a = np.frombuffer(data, ">u2", n, m.end()).reshape(h, w, c)
     return a.astype(np.uint16) if mx == 65535 else np.rint(np.minimum(a, mx) * (65535 / mx)).astype(np.uint16)
 
 # %% ../nbs/16_photos.ipynb #e60b4ea4
-def _too_big(path, w, h, max_pixels):
-    _fail(path, f"{w}x{h} image ({w*h/1e6:.1f} MP) is over the {max_pixels/1e6:g} MP limit (max_pixels= / --max-megapixels)")
+def _from_float(path, a:np.ndarray, what:str)->np.ndarray:
+    "Float samples as 16-bit when they lie in [0,1] (a warning states the range); otherwise a one-line refusal saying why."
+    a = np.asarray(a)
+    if not (fin := np.isfinite(a)).all(): _fail(path, f"{what} holding {int((~fin).sum())} NaN or Inf values: not a photo; not read")
+    lo, hi = float(a.min()), float(a.max())
+    if lo < 0 or hi > 1: _fail(path, f"{what} with values from {lo:.4g} to {hi:.4g}: float photos must lie in [0,1] "
+                                 "(this looks like linear or HDR data); not read (save it as 8- or 16-bit integers)")
+    warnings.warn(f"{path}: {what} read as values in [0,1] (min {lo:.4g}, max {hi:.4g}); written back as 16-bit integers",
+                  ImageWarning, stacklevel=2)
+    return np.rint(a * 65535).astype(np.uint16)
+
+def _signed(path, a:np.ndarray, what:str):
+    "A one-line refusal of signed samples, with their range."
+    _fail(path, f"{what} (values {int(a.min())} to {int(a.max())}): signed samples have no fixed black and white level; "
+                "not read (save it as unsigned 8- or 16-bit)")
 
 def _pil_array(path, im:Image.Image):
     "Pillow image in any mode -> (H,W,C) uint8/uint16 array with C in 1..4."
     m = im.mode
     if m in ("I;16", "I;16B", "I;16L", "I;16N"): return np.asarray(im).astype(np.uint16)[..., None]
+    if m.startswith("I;16S") or m.startswith("I;32S") or m.startswith("I;8S"): _signed(path, np.asarray(im.convert("I")), f"signed integer image ({m})")
     if m == "I":
         a = np.asarray(im)
-        if a.size and (a.min() < 0 or a.max() > 65535): _fail(path, f"32-bit integer image with values outside 0..65535 is not supported")
+        if a.size and a.min() < 0: _signed(path, a, "32-bit signed integer image")
+        if a.size and a.max() > 65535: _fail(path, f"32-bit integer image with values up to {int(a.max())}, over 16 bits; not read")
         return a.astype(np.uint16)[..., None]
-    if m == "F": _fail(path, "32-bit float images are not supported (save it as 8- or 16-bit PNG)")
+    if m == "F": return _from_float(path, np.asarray(im), "32-bit float image")[..., None]
     has_alpha = m in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
     if m in ("1", "L") and not has_alpha: return np.asarray(im.convert("L"))[..., None]
     if m in ("LA", "La"): return np.asarray(im.convert("LA"))
-    return np.asarray(im.convert("RGBA" if has_alpha else "RGB"))  # palette, CMYK, YCbCr, ... -> RGB(A)
+    return np.asarray(im.convert("RGBA" if has_alpha else "RGB"))  # palette, YCbCr, ... -> RGB(A) (CMYK: see _decode_pil)
 
 # %% ../nbs/16_photos.ipynb #6338eb7c
 class _NativeStderr:
@@ -250,6 +392,31 @@ class _NativeStderr:
         finally: self._lock.release()
 
 # %% ../nbs/16_photos.ipynb #a90e7f31
+def _srgb()->bytes:
+    "An sRGB ICC profile (LittleCMS's built-in one)."
+    from PIL import ImageCms
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+def _icc_space(icc:bytes|None)->str|None:
+    "The colour space an ICC profile describes ('RGB', 'GRAY', 'CMYK', ...), from its header; None if not a profile."
+    return icc[16:20].decode("latin-1").strip() if icc and len(icc) >= 128 and icc[36:40] == b"acsp" else None
+
+def _cmyk_to_srgb(path, im:Image.Image)->tuple[Image.Image, bytes|None]:
+    "A CMYK image as sRGB through its own ICC profile (LittleCMS), and the profile to write; a warning says what was done."
+    from PIL import ImageCms
+    icc = im.info.get("icc_profile")
+    if _icc_space(icc) == "CMYK":
+        try:
+            rgb = ImageCms.profileToProfile(im, ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"), outputMode="RGB")
+            warnings.warn(f"{path}: CMYK converted to sRGB through its ICC profile; written as RGB with an sRGB profile", ImageWarning, stacklevel=3)
+            return rgb, _srgb()
+        except (ImageCms.PyCMSError, OSError, ValueError) as e: why = f"its ICC profile cannot be used: {_first_line(e)}"
+    else: why = "it has no CMYK ICC profile"
+    warnings.warn(f"{path}: CMYK converted to RGB without colour management ({why}); written without a profile", ImageWarning, stacklevel=3)
+    return im.convert("RGB"), None
+
+_PIL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}  # Pillow holds other modes in 4 bytes a pixel
+
 def _decode_pil(path, data:bytes, max_pixels)->tuple:
     "(array, orientation, format, meta, frames) of a file through Pillow; one-line errors."
     with _NativeStderr._lock:  # Pillow's bomb limit is a global: lifted only while this thread opens (ours is checked below)
@@ -262,19 +429,22 @@ def _decode_pil(path, data:bytes, max_pixels)->tuple:
         finally: Image.MAX_IMAGE_PIXELS = old
     with im:
         w, h = im.size; fmt = im.format or "?"
-        if w == 0 or h == 0: _fail(path, f"image has no pixels ({w}x{h})")
-        if max_pixels and w*h > max_pixels: _too_big(path, w, h, max_pixels)
+        _check_size(path, w, h, _PIL_BYTES.get(im.mode, 4), max_pixels)   # before a single pixel is decoded
         native = _NativeStderr(on=fmt == "TIFF")  # only libtiff writes its complaints straight to the terminal
         try:
             with native, warnings.catch_warnings():
                 warnings.simplefilter("ignore"); im.load()  # decodes all pixels now: truncated data fails here
-            a = _pil_array(path, im)
+            icc = im.info.get("icc_profile")
+            if im.mode == "CMYK": rgb, icc = _cmyk_to_srgb(path, im); a = np.asarray(rgb)
+            else: a = _pil_array(path, im)
         except ImageError: raise
         except MemoryError: _fail(path, f"not enough memory to decode a {w}x{h} image")
         except Exception as e: _fail(path, f"corrupt or truncated {fmt} image ({(native.lines or [_first_line(e)])[0]})")
         try: o = int(im.getexif().get(0x0112, 1))
         except Exception: o = 1  # a broken EXIF block is not worth refusing the photo for
-        meta = {"icc_profile": im.info.get("icc_profile"), "exif": None if fmt == "TIFF" else _exif_upright(im.info.get("exif"))}
+        meta = {"icc_profile": icc, "exif": None if fmt == "TIFF" else _exif_upright(im.info.get("exif"))}
+        if fmt == "TIFF" and (xs := getattr(im, "tag_v2", {}).get(338)) is not None:
+            meta["extrasamples"] = tuple(xs) if isinstance(xs, tuple) else (xs,)
         return a, o, fmt, meta, getattr(im, "n_frames", 1)
 
 # %% ../nbs/16_photos.ipynb #6211e88c
@@ -301,16 +471,16 @@ def _decode(path:str|Path, max_pixels:int|None=MAX_PIXELS)->Decoded:
     a, o, fmt, meta, frames = None, 1, "?", {}, 1
     if data[:8] == PNG_SIG:  # sizes are checked from the header, before any decoder sees the file
         chunks = png_chunks(path, data)
-        w, h = struct.unpack(">II", chunks[0][1][:8])
-        if w == 0 or h == 0: _fail(path, f"image has no pixels ({w}x{h})")  # Pillow would only say "cannot identify"
-        if max_pixels and w*h > max_pixels: _too_big(path, w, h, max_pixels)
+        w, h, depth, ctype = struct.unpack(">IIBB", chunks[0][1][:10])
+        samples = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(ctype, 4)
+        _check_size(path, w, h, samples * 2 if depth == 16 else (1 if samples == 1 else 4), max_pixels)   # Pillow holds 8-bit colour in 4 bytes
         meta, fmt = _png_meta(chunks), "PNG"
         frames = next((struct.unpack(">I", d[:4])[0] for t, d in chunks if t == b"acTL" and len(d) >= 4), 1)  # animated PNG
         if chunks[0][1][8] == 16: a, o = _png16(path, chunks), _orientation(meta.get("exif"))
         meta["exif"] = _exif_upright(meta.get("exif"))
     elif data[:4] in (b"II*\0", b"MM\0*") and (t := _tiff(path, data, max_pixels)) is not None:
-        a, o, icc, frames = t; fmt, meta = "TIFF", {"icc_profile": icc}
-    elif data[:2] in (b"P5", b"P6") and (a := _pnm16(path, data, max_pixels)) is not None: fmt = "PPM"
+        a, o, meta, frames = t; fmt = "TIFF"
+    elif data[:2] in (b"P2", b"P3", b"P5", b"P6") and (a := _pnm16(path, data, max_pixels)) is not None: fmt = "PPM"
     if a is None:
         a, o, fmt, pil_meta, n = _decode_pil(path, data, max_pixels)
         meta, frames = {**pil_meta, **meta}, max(frames, n)
@@ -368,76 +538,78 @@ def png16_bytes(a:np.ndarray, # (H,W), (H,W,1..4) uint16
     ihdr = struct.pack(">IIBBBBB", w, h, 16, {1: 0, 2: 4, 3: 2, 4: 6}[c], 0, 0, 0)
     return PNG_SIG + _chunk(b"IHDR", ihdr) + extra + _chunk(b"IDAT", zlib.compress(raw, 6)) + _chunk(b"IEND", b"")
 
-def _tiff16(a:np.ndarray, meta:dict):
-    "A writer of a 16-bit TIFF (grey, grey+alpha, RGB, RGBA; zlib-compressed, ICC profile carried)."
+def _tiff_writer(a:np.ndarray, meta:dict):
+    "A writer of a TIFF (grey or RGB, 8 or 16 bits, zlib) with the input's ICC profile and its extra samples as they came."
     import tifffile
     c = 1 if a.ndim == 2 else a.shape[2]
     kw = dict(photometric="minisblack" if c <= 2 else "rgb", compression="zlib", metadata=None)
-    if c in (2, 4): kw["extrasamples"] = ["unassalpha"]
+    if c in (2, 4):
+        xs = tuple(meta.get("extrasamples") or (2,))[:1]   # 0 unspecified, 1 associated (premultiplied) alpha, 2 straight alpha
+        kw["extrasamples"] = xs
+        if xs[0] == 1: a = _premultiply(a)
     if meta.get("icc_profile"): kw["iccprofile"] = meta["icc_profile"]
     return lambda t: tifffile.imwrite(t, a, **kw)
 
+_tiff16 = _tiff_writer
+
 # %% ../nbs/16_photos.ipynb #4866ab29
-def temp_name(folder:Path)->Path:
-    "A fresh temporary file name in `folder`: hidden, short and of fixed length."
-    return Path(folder) / f".sclle-{os.getpid()}-{secrets.token_hex(4)}.tmp"
-
-def _atomic_write(path:Path, write):
-    "Call `write(tmp)` on a temporary file beside `path`, then rename it over `path`; never leaves a partial file."
-    tmp = temp_name(path.parent)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.lexists(tmp): os.unlink(tmp)
-    return path
-
-class Stopped(KeyboardInterrupt):
-    "SIGTERM or SIGHUP, raised as an exception so that cleanup (`finally`) runs; `signum` is the signal."
-    def __init__(self, signum:int): super().__init__(f"stopped by {signal.Signals(signum).name}"); self.signum = signum
-
-class stop_on_signals:
-    "Inside: SIGTERM and SIGHUP raise `Stopped` in the main thread (a second one is ignored during cleanup)."
-    SIGNALS = tuple(getattr(signal, s) for s in ("SIGTERM", "SIGHUP") if hasattr(signal, s))
-    def __enter__(self):
-        self.old = {}
-        if threading.current_thread() is threading.main_thread():
-            self.old = {s: signal.signal(s, self._raise) for s in self.SIGNALS}
-        return self
-    def _raise(self, signum, frame):
-        for s in self.old: signal.signal(s, signal.SIG_IGN)
-        raise Stopped(signum)
-    def __exit__(self, *exc):
-        for s, h in self.old.items(): signal.signal(s, h)
-
-def exit_status(e:KeyboardInterrupt)->int:
-    "The shell's exit status for a run stopped by Ctrl-C (130) or a signal (128 + its number)."
-    return 128 + getattr(e, "signum", signal.SIGINT)
+_atomic_write = atomic_write   # one implementation of each: sclle_nb.safe
 
 # %% ../nbs/16_photos.ipynb #d0850e8a
+def _warn(path, msg:str): warnings.warn(f"{path}: {msg}", ImageWarning, stacklevel=3)
+
 def _savable(a:np.ndarray, path:Path, ext:str)->np.ndarray:
-    "An array as the format of `ext` can hold it: uint8/uint16 (16 bits in PNG and TIFF only), alpha where kept."
+    "An array as the format of `ext` can hold it: uint8/uint16 (16 bits in PNG and TIFF only), alpha where kept; a warning for what is lost."
     if a.dtype.kind == "f": a = from_tensor(torch.from_numpy(np.ascontiguousarray(a)).movedim(-1, 0) if a.ndim == 3 else torch.from_numpy(a)[None], np.uint8)
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 2, 3, 4)) or a.dtype not in (np.uint8, np.uint16):
         raise ImageError(f"{path}: cannot save an array of shape {a.shape} and dtype {a.dtype} (want (H,W) or (H,W,1..4) uint8/uint16)")
-    if a.dtype == np.uint16 and ext not in (".png", ".tif", ".tiff"): a = np.rint(a / 257).astype(np.uint8)  # 16 bits only there
-    if ext not in (".png", ".tif", ".tiff", ".webp") and a.ndim == 3 and a.shape[2] in (2, 4): a = a[..., :-1]  # no alpha there
+    name = ext[1:].upper()
+    if a.dtype == np.uint16 and ext not in (".png", ".tif", ".tiff"):   # 16 bits only there
+        _warn(path, f"{name} holds 8 bits a sample: the 16-bit image is written with 8 (use --format png to keep 16)")
+        a = np.rint(a / 257).astype(np.uint8)
+    if ext not in (".png", ".tif", ".tiff", ".webp") and a.ndim == 3 and a.shape[2] in (2, 4):   # no alpha there
+        if (a[..., -1] < np.iinfo(a.dtype).max).any():
+            _warn(path, f"{name} has no transparency: the alpha channel is dropped (use --format png to keep it)")
+        a = a[..., :-1]
     return a[..., 0] if a.ndim == 3 and a.shape[2] == 1 else a
+
+def _icc_for(path, icc:bytes|None, channels:int)->bytes|None:
+    "The ICC profile if it describes pixels of `channels` (GRAY for 1-2, RGB for 3-4); otherwise None, with a warning."
+    if not icc: return None
+    want, space = ("GRAY" if channels <= 2 else "RGB"), _icc_space(icc)
+    if space == want: return icc
+    _warn(path, f"its ICC profile describes {space or 'nothing valid'}, not {want} pixels: not written (the output has no profile)")
+
+# %% ../nbs/16_photos.ipynb #a30e2925
+JPEG_EXIF_MAX = 65533  # bytes of EXIF one JPEG APP1 segment can hold (65,535 less its length field)
+
+def _save_pil(im:Image.Image, path:Path, fmt:str, kw:dict)->Path:
+    "Save with Pillow; metadata the format cannot hold (too large, malformed) is dropped with a warning, and the photo still written."
+    if fmt == "JPEG" and len(kw.get("exif") or b"") > JPEG_EXIF_MAX:
+        _warn(path, f"its EXIF block ({len(kw.pop('exif')):,} bytes) is larger than JPEG can hold ({JPEG_EXIF_MAX:,}): dropped")
+    try: return _atomic_write(path, lambda t: im.save(t, format=fmt, **kw))
+    except (ValueError, TypeError, struct.error, OSError) as e:
+        extra = [k for k in ("exif", "icc_profile", "pnginfo") if k in kw]
+        if not extra or (isinstance(e, OSError) and e.errno is not None): raise   # a disk error is not the metadata's fault
+        _warn(path, f"its metadata ({', '.join(extra)}) cannot be written as {fmt} ({_first_line(e)}): dropped")
+        return _atomic_write(path, lambda t: im.save(t, format=fmt, **{k: v for k, v in kw.items() if k not in extra}))
 
 def save_image(img:np.ndarray|Tensor|Image.Image, # (H,W) or (H,W,C) (C: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA) uint8/uint16/float in [0,1], a (3,H,W) tensor, or a PIL image
                path:str|Path, # destination; the format follows the extension (.png, .jpg, ...)
                quality:int=95, # JPEG / WebP quality
-               meta:dict|None=None, # carried where the format can hold it: "icc_profile", "exif", "png_chunks" (see `Decoded`)
+               meta:dict|None=None, # carried where the format can hold it: "icc_profile", "exif", "png_chunks", "extrasamples" (see `Decoded`)
               )->Path:
-    "Write an image atomically (temporary file + rename); 16-bit arrays stay 16-bit in PNG and TIFF."
-    path, meta = Path(path), meta or {}
+    "Write an image atomically (`atomic_write`); 16-bit arrays stay 16-bit in PNG and TIFF; a warning for anything the format loses."
+    path, meta = Path(path), dict(meta or {})
     ext = path.suffix.lower()
     fmt = Image.registered_extensions().get(ext)
     if fmt is None: raise ImageError(f"{path}: unknown image format {ext!r} (use .png or .jpg)")
     if isinstance(img, Tensor): img = from_tensor(img)
     a = None if isinstance(img, Image.Image) else _savable(np.asarray(img), path, ext)
+    chans = len(img.getbands()) if a is None else (1 if a.ndim == 2 else a.shape[2])
+    meta["icc_profile"] = _icc_for(path, meta.get("icc_profile"), chans)
+    if a is not None and fmt == "TIFF" and (a.dtype == np.uint16 or chans in (2, 4)): return _atomic_write(path, _tiff_writer(a, meta))
     if a is not None and a.dtype == np.uint16:
-        if ext != ".png": return _atomic_write(path, _tiff16(a, meta))
         data = png16_bytes(a, meta)
         return _atomic_write(path, lambda t: t.write_bytes(data))
     im = img if a is None else Image.fromarray(a)
@@ -450,7 +622,7 @@ def save_image(img:np.ndarray|Tensor|Image.Image, # (H,W) or (H,W,C) (C: 1 grey,
         from PIL.PngImagePlugin import PngInfo
         kw["pnginfo"] = info = PngInfo()
         for t, d in meta["png_chunks"]: info.add(t, d)
-    return _atomic_write(path, lambda t: im.save(t, format=fmt, **kw))
+    return _save_pil(im, path, fmt, kw)
 
 # %% ../nbs/16_photos.ipynb #8dd58e31
 from .dcenet import DCENet, load_dcenet
@@ -561,14 +733,18 @@ def enhance(image, # path, PIL image, numpy array (H,W,3)/(N,H,W,3)/..., tensor 
 # %% ../nbs/16_photos.ipynb #a7c7cd03
 import argparse, glob as _glob
 from itertools import takewhile
+from .infer import RADIUS
 WRITABLE = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")  # output formats kept as they are
+MIN_TILE = 2 * RADIUS + 1  # 15: DCE-Net's receptive field (7 stacked 3x3 convolutions); smaller tiles cost more in margins than they hold
 
 def _resolve(p:Path)->Path|None:
     "`p.resolve()`, or None for a symbolic link loop."
     try: return p.resolve()
     except (RuntimeError, OSError): return None
 
-def _scan(d:Path, recursive:bool, errors:list, seen:set)->list[Path]:
+def _scan(d:Path, recursive:bool, errors:list, seen:set,
+          skipped:dict|None=None, # gets {why: [file, ...]} for the files of the folder that are not taken
+         )->list[Path]:
     "Image files of folder `d` (sub-folders too if `recursive`, linked ones followed once); problems go to `errors`."
     try: entries = sorted(os.scandir(d), key=lambda e: e.name)
     except OSError as e: errors.append(f"{d}: cannot list this folder ({e.strerror})"); return []
@@ -581,8 +757,9 @@ def _scan(d:Path, recursive:bool, errors:list, seen:set)->list[Path]:
             if not recursive: continue
             st = p.stat()
             if (st.st_dev, st.st_ino) in seen: errors.append(f"{p}: links to a folder already searched (a loop); not followed"); continue
-            seen.add((st.st_dev, st.st_ino)); out += _scan(p, recursive, errors, seen)
-        elif p.suffix.lower() not in IMAGE_EXTS: continue
+            seen.add((st.st_dev, st.st_ino)); out += _scan(p, recursive, errors, seen, skipped)
+        elif p.suffix.lower() not in IMAGE_EXTS:
+            if skipped is not None: skipped.setdefault("not an extension Pillow or tifffile reads", []).append(p)
         elif why: errors.append(f"{p}: {why}")
         else: out.append(p)
     return out
@@ -591,16 +768,22 @@ def _scan(d:Path, recursive:bool, errors:list, seen:set)->list[Path]:
 def collect_inputs(inputs:list[str], # files, folders and glob patterns
                    recursive:bool=False, # descend into sub-folders of folder inputs
                    exclude:Path|None=None, # a folder whose files are never inputs (the output folder)
+                   suffix:str="", # the run's --suffix: in `exclude`, files named like its outputs are an earlier run's
+                   skipped:dict|None=None, # gets {why: [file, ...]} for the files of searched folders not taken
                   )->tuple[list[tuple[Path, Path]], list[str]]:
     "Expand `inputs` into (file, output path relative to OUTDIR) pairs, and one error line per input that cannot be one."
-    found, errors = [], []
+    found, errors, skipped = [], [], {} if skipped is None else skipped
     ex = None if exclude is None else _resolve(Path(exclude))
     def skip(p:Path, root:Path)->bool:
-        "Is `p` one of our own outputs: inside OUTDIR, where OUTDIR is a sub-folder of the searched `root`?"
+        "Is `p` one of our own outputs: inside OUTDIR, where OUTDIR is a sub-folder of the searched `root`, or named as this run names them?"
         r, q = _resolve(root), _resolve(p)
-        return None not in (ex, r, q) and ex != r and ex.is_relative_to(r) and q.is_relative_to(ex)
+        if None in (ex, r, q) or not q.is_relative_to(ex): return False
+        if ex != r and ex.is_relative_to(r): why = "inside the output folder"
+        elif suffix and p.stem.endswith(suffix): why = f"named like an output of an earlier run (--suffix {suffix})"
+        else: return False
+        skipped.setdefault(why, []).append(p); return True
     def folder(d:Path, base:Path):
-        fs = [p for p in _scan(d, recursive, errors, {(d.stat().st_dev, d.stat().st_ino)}) if not skip(p, base)]
+        fs = [p for p in _scan(d, recursive, errors, {(d.stat().st_dev, d.stat().st_ino)}, skipped) if not skip(p, base)]
         if not fs: errors.append(f"{d}: no image files in this folder{'' if recursive else ' (use -r for sub-folders)'}")
         found.extend((p, p.relative_to(base)) for p in sorted(fs))
     for s in inputs:
@@ -614,7 +797,7 @@ def collect_inputs(inputs:list[str], # files, folders and glob patterns
             for m in map(Path, ms):
                 w = file_problem(m)
                 if w == "is a folder, not an image file": folder(m, m)
-                elif m.name.startswith(".") or skip(m, root): continue
+                elif m.name.startswith(".") or (m.is_file() and skip(m, root)): continue
                 elif w: errors.append(f"{m}: {w}")
                 else: found.append((m, Path(m.name)))
         else: errors.append(f"{s}: {why}")
@@ -657,10 +840,12 @@ def _parser()->argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never inputs)")
     p.add_argument("--quality", type=_checked(int, lambda q: 1 <= q <= 100, "an integer in 1..100"), default=95, help="JPEG / WebP quality, 1..100")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto")
-    p.add_argument("--max-megapixels", type=_checked(float, lambda m: math.isfinite(m) and m >= 0, "a number >= 0 (0: no limit)"),
+    p.add_argument("--max-megapixels", type=_checked(float, lambda m: math.isfinite(m) and (m == 0 or m * 1e6 >= 1),
+                   "0 (no limit) or a positive number of megapixels, at least 0.000001 (one pixel)"),
                    default=MAX_PIXELS / 1e6, help="refuse larger images (0: no limit)")
     p.add_argument("--scale", type=float, help="infer: estimate the curves at this scale (fast mode)")
-    p.add_argument("--tile", type=int, help="infer: process in tiles of this size (large photos)")
+    p.add_argument("--tile", type=_checked(int, lambda t: t == 0 or t >= MIN_TILE, f"0 (the whole image) or at least {MIN_TILE} "
+                   f"pixels, DCE-Net's receptive field"), help=f"infer: process in tiles of this size, at least {MIN_TILE} (large photos)")
     p.add_argument("--overlap", type=int, help="infer: tile overlap in pixels")
     p.add_argument("--precision", help="infer: fp32 (exact, default) or bf16")
     p.add_argument("--compile", action="store_true", help="infer: fuse the full-resolution work with torch.compile "
@@ -668,9 +853,20 @@ def _parser()->argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
-def _pick_device(d:str)->str:
-    if d != "auto": return d
-    return "cuda" if torch.cuda.is_available() else "cpu"
+_KIND = {"cpu": "CPU", "cuda": "CUDA", "mps": "MPS (Apple GPU)", "xpu": "XPU (Intel GPU)"}
+_AVAILABLE = {"cpu": lambda: True, "cuda": lambda: torch.cuda.is_available(),
+              "mps": lambda: torch.backends.mps.is_available(), "xpu": lambda: hasattr(torch, "xpu") and torch.xpu.is_available()}
+
+def _pick_device(d:str)->torch.device:
+    "The device `--device d` names, if it can run the model on this machine; else a one-line `ValueError` saying why."
+    if d == "auto": return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try: dev = torch.device(d)
+    except (RuntimeError, ValueError): raise ValueError(f"--device {d}: not a device name; want cpu, cuda, cuda:N, mps, xpu or auto") from None
+    if dev.type not in _AVAILABLE: raise ValueError(f"--device {d}: a {dev.type} device cannot run the model; want cpu, cuda, cuda:N, mps, xpu or auto")
+    if not _AVAILABLE[dev.type](): raise ValueError(f"--device {d}: this machine has no {_KIND[dev.type]} device (--device cpu works everywhere)")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= (n := torch.cuda.device_count()):
+        raise ValueError(f"--device {d}: this machine has {n} CUDA device{'s' if n != 1 else ''} (cuda:0 to cuda:{n - 1})")
+    return dev
 
 # %% ../nbs/16_photos.ipynb #6231a915
 def prepare_outdir(outdir:Path)->list[Path]:
@@ -682,7 +878,7 @@ def prepare_outdir(outdir:Path)->list[Path]:
     created = [q for q in [outdir, *outdir.parents] if not os.path.lexists(q)][::-1]
     try:
         outdir.mkdir(parents=True, exist_ok=True)
-        probe = temp_name(outdir); probe.write_bytes(b""); probe.unlink()
+        probe = temp_name(outdir/"probe"); probe.write_bytes(b""); probe.unlink()   # a name inside outdir
     except OSError as e:
         remove_empty(created); raise ValueError(f"{outdir}: cannot write there ({e.strerror or _first_line(e)})") from None
     return created
@@ -697,23 +893,37 @@ def remove_empty(folders:list[Path]):
 import inspect
 AUTO_TILE_PIXELS, AUTO_TILE = 8_000_000, 1024  # on a GPU, larger photos are enhanced in tiles unless a tile size is given
 # (on a CPU `infer` always tiles large images, with cache-sized tiles: `CACHE_TILE`)
+BAND_PIXELS = 2_000_000  # larger photos go through the network in bands of rows of about this many pixels
+
+def _enhance_bands(a:np.ndarray, model, **opts)->np.ndarray:
+    "`_enhance_array` of (H,W,C) in bands of rows with the receptive-field margin: the same pixels, a fraction of the memory."
+    h, w = a.shape[:2]
+    if h * w <= BAND_PIXELS or opts.get("scale", 1) < 1: return _enhance_array(a, model, **opts)   # fast mode sees the whole photo
+    ov, rows = opts.get("overlap") or RADIUS, max(1, BAND_PIXELS // w)
+    out = np.empty_like(a)
+    for r0 in range(0, h, rows):
+        r1 = min(r0 + rows, h); a0, a1 = max(r0 - ov, 0), min(r1 + ov, h)
+        out[r0:r1] = _enhance_array(a[a0:a1], model, **opts)[r0 - a0:r1 - a0]
+    return out
 
 def enhance_file(src:Path, # input image file
                  dst:Path, # output file (the format follows its extension)
                  model:DCENet, # the network
                  max_pixels:int|None=MAX_PIXELS, # refuse larger images
                  quality:int=95, # JPEG quality
+                 overwrite:bool=True, # may `dst` replace an existing file (never `src`, a link or a device: `check_output`)
                  **opts, # passed to `infer`
                 )->Path:
-    "Enhance one file into `dst`, keeping bit depth, greyness, alpha, ICC profile and EXIF; atomic write."
+    "Enhance one file into `dst`, keeping bit depth, greyness, alpha, ICC profile and EXIF; checked and atomic write."
     d = _decode(src, max_pixels)
     h, w = d.rgb.shape[:2]
     if "tile" not in opts and h * w > AUTO_TILE_PIXELS and _device(model).type != "cpu" and "tile" in inspect.signature(infer).parameters:
         opts = {**opts, "tile": AUTO_TILE}  # bounds memory: the network's activations on a whole 50 MP photo need >30 GB
-    y = _enhance_array(d.rgb[..., :1] if d.gray else d.rgb, model, **opts)  # grey: one channel in, one out
+    y = _enhance_bands(d.rgb[..., :1] if d.gray else d.rgb, model, **opts)  # grey: one channel in, one out
     if d.alpha is not None: y = np.dstack([y, d.alpha])  # alpha is not enhanced, only carried over
     if y.shape[2] == 1: y = y[..., 0]
     dst.parent.mkdir(parents=True, exist_ok=True)
+    check_output(dst, overwrite=overwrite, inputs=[src])   # asked again at the last moment, right before the write
     return save_image(y, dst, quality=quality, meta=d.meta)
 
 # %% ../nbs/16_photos.ipynb #572e1537
@@ -724,60 +934,81 @@ def _err(msg:str, bar=None, kind:str="error"):
     else: print(line, file=sys.stderr)
 
 def _setup(args)->tuple:
-    "(model, infer options) from the command line, or a one-line usage error (`ValueError`)."
-    try:
-        device = torch.device(_pick_device(args.device))
-        if device.type == "cuda" and not torch.cuda.is_available(): raise ValueError("no CUDA device is available")
-    except Exception as e: raise ValueError(f"--device {args.device}: {_first_line(e)}") from None
+    "(model, infer options) from the command line, or a one-line usage error (`ValueError`) naming the option or file."
+    device = _pick_device(args.device)
     try: model = load_dcenet(args.weights, device=device)
     except Exception as e:
-        hint = " -- use --weights PATH" if args.weights == "default" else ""
-        raise ValueError(f"cannot load weights: {_first_line(e)}{hint}") from None
+        hint = " (use --weights PATH, or 'random')" if args.weights == "default" else ""
+        raise ValueError(f"--weights {args.weights}: cannot load weights: {_first_line(e).removeprefix(str(args.weights) + ': ')}{hint}") from None
     opts = {k: getattr(args, k) for k in ("scale", "tile", "overlap", "precision") if getattr(args, k) is not None}
     try: infer(model, torch.zeros(1, 3, 8, 8, device=device), **opts)  # bad options: one usage error, not one per file
     except (ValueError, TypeError) as e: raise ValueError(f"invalid option: {_first_line(e)}") from None
+    except Exception as e: raise ValueError(f"--device {args.device}: the model cannot run there ({type(e).__name__}: {_first_line(e)})") from None
     return model, {**opts, "compile": True} if args.compile else opts
 
+def _ids(files)->set:
+    "(device, inode) of each file: the same file under any name (a hard link, a path through a linked folder)."
+    out = set()
+    for p in files:
+        try: st = os.stat(p); out.add((st.st_dev, st.st_ino))
+        except OSError: pass
+    return out
+
 def _output(src:Path, rel:Path, args, protected:set, planned:dict)->tuple[Path, str|None]:
-    "The output path of `src`, and why it must not be written (or None)."
+    "The output path of `src`, and why it must not be written (or None); `protected`: the inputs' `_ids`."
     dst = Path(args.outdir) / rel.with_name(rel.stem + args.suffix + _out_ext(src, args.format))
-    why = file_problem(dst)
-    if why and why.startswith(("symbolic link loop", "broken symbolic link")): return dst, f"output {dst} is a {why.split(' (')[0]}; skipped"
-    key = _resolve(dst)
-    if key in protected or (why is None and os.path.samefile(src, dst)): return dst, f"output {dst} would overwrite an input; choose another -o or --suffix"
+    if _ids([dst]) & protected: return dst, f"output {dst} would overwrite an input; choose another -o or --suffix"
+    key = _resolve(dst) or dst.absolute()
     if key in planned: return dst, f"output {dst} is also the output of {planned[key]}; skipped (use --suffix or separate runs)"
     planned[key] = src
-    if why and why != "file not found": return dst, f"output {dst} {why.split(';')[0]}; skipped"
+    try: check_output(dst, overwrite=True, inputs=[src])   # what even --overwrite never writes: a link, a device, a folder
+    except OutputError as e: return dst, f"{e}; skipped"
     return dst, None
 
 # %% ../nbs/16_photos.ipynb #2227d510
+def _warning_line(w, src=None)->str:
+    "A caught warning as the package's one line: the message, named by file; never Python's source line."
+    msg = _first_line(w.message) if isinstance(w.message, BaseException) else str(w.message).strip().splitlines()[0]
+    if issubclass(w.category, ImageWarning) or src is None or msg.startswith(str(src)): return msg
+    return f"{src}: {msg}"
+
 def _enhance_one(src, dst, model, args, opts, bar)->bool:
-    "Enhance one file for the command line: its warnings and its error as one line each; True if written."
+    "Enhance one file for the command line: each warning and its error as one line; True if written."
     try:
         with warnings.catch_warnings(record=True) as ws:
-            warnings.simplefilter("always", ImageWarning)
-            enhance_file(src, dst, model, max_pixels=int(args.max_megapixels * 1e6) or None, quality=args.quality, **opts)
-        for w in ws:
-            if issubclass(w.category, ImageWarning): _err(str(w.message), bar, "warning")
+            warnings.simplefilter("always")
+            try: enhance_file(src, dst, model, max_pixels=round(args.max_megapixels * 1e6) or None, quality=args.quality,
+                              overwrite=args.overwrite, **opts)
+            finally:
+                for w in ws: _err(_warning_line(w, src), bar, "warning")
         return True
-    except (ImageError, OSError, ValueError, RuntimeError, MemoryError) as e:
+    except Exception as e:
         msg = _first_line(e)
-        _err(msg if msg.startswith(str(src)) else f"{src}: {type(e).__name__}: {msg}", bar)
+        _err(msg if msg.startswith(str(src)) or isinstance(e, (ImageError, OutputError)) else f"{src}: {type(e).__name__}: {msg}", bar)
         return False
+
+def _names(ps:list, n:int=3)->str:
+    "The first `n` of the paths, and how many more."
+    return ", ".join(map(str, ps[:n])) + (f" and {len(ps) - n} more" if len(ps) > n else "")
 
 # %% ../nbs/16_photos.ipynb #96790a94
 def enhance_cli(argv:list[str]|None=None)->int:
     "`sclle enhance INPUTS... -o OUTDIR --weights PATH`: exit 0 ok, 1 some files failed, 2 usage error, 128+N stopped by signal N."
     try: args = _parser().parse_args(argv)
     except SystemExit as e: return int(e.code or 0)
-    outdir, n_ok, n_skip, created = Path(args.outdir), 0, 0, []
-    files, errors = collect_inputs(args.inputs, args.recursive, exclude=outdir)
+    outdir, n_ok, n_skip, created, skipped = Path(args.outdir), 0, 0, [], {}
+    files, errors = collect_inputs(args.inputs, args.recursive, exclude=outdir, suffix=args.suffix, skipped=skipped)
     for e in errors: _err(e)
+    for why, ps in skipped.items(): _err(f"not taken: {len(ps)} file{'s' if len(ps) > 1 else ''} {why}: {_names(ps)}", kind="note")
     try:
-        model, opts = _setup(args)
+        with warnings.catch_warnings(record=True) as ws:   # loading the weights: its warnings as one line each
+            warnings.simplefilter("always")
+            try: model, opts = _setup(args)
+            finally:
+                for w in ws: _err(f"--weights {args.weights}: {_warning_line(w)}", kind="warning")
         if files: created = prepare_outdir(outdir)
     except ValueError as e: _err(str(e)); return 2
-    protected, planned, n_fail = {p.resolve() for p, _ in files}, {}, len(errors)  # every input, so no output lands on one
+    protected, planned, n_fail = _ids(p for p, _ in files), {}, len(errors)  # every input, so no output lands on one
     from tqdm.auto import tqdm
     bar = tqdm(files, desc="enhance", unit="img", disable=args.quiet or not files, file=sys.stderr)
     try:
@@ -792,6 +1023,7 @@ def enhance_cli(argv:list[str]|None=None)->int:
         bar.close(); remove_empty(created)
         _err(f"{'interrupted' if not isinstance(e, Stopped) else e} after {n_ok} files; no partial output was left"); return exit_status(e)
     bar.close(); remove_empty(created)
-    skipped = f", {n_skip} skipped (output exists; --overwrite to replace)" if n_skip else ""
-    print(f"sclle enhance: {n_ok} enhanced{skipped}, {n_fail} failed -> {outdir}", file=sys.stderr)
+    exists = f", {n_skip} skipped (output exists; --overwrite to replace)" if n_skip else ""
+    others = f", {sum(map(len, skipped.values()))} other files not taken (see the notes)" if skipped else ""
+    print(f"sclle enhance: {n_ok} enhanced{exists}, {n_fail} failed{others} -> {outdir}", file=sys.stderr)
     return 1 if n_fail else 0

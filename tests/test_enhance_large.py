@@ -1,4 +1,4 @@
-"""A 50-megapixel photo through `sclle enhance`: read, tiled automatically, written, within memory."""
+"""A 50-megapixel photo through `sclle enhance`: read, enhanced in bands of rows, written, within memory."""
 import subprocess, sys, json
 
 import numpy as np
@@ -14,9 +14,9 @@ from contextlib import redirect_stderr
 from unittest import mock
 import sclle_nb.enhancer as E
 from sclle_nb.cli import main
-seen = {}
+seen = {"rows": 0}
 def fake_infer(model, x, *, scale=1.0, tile=None, overlap=None, precision="fp32"):
-    if x.shape[-1] > 8: seen.update(shape=list(x.shape), tile=tile)   # (8x8 is the CLI's probe of the options)
+    if x.shape[-1] > 8: seen.update(shape=list(x.shape), tile=tile, rows=seen["rows"] + x.shape[-2])   # (8x8: the CLI's probe)
     return (x * 2).clamp_(0, 1)
 err = io.StringIO()
 with mock.patch.object(E, "infer", fake_infer), redirect_stderr(err):
@@ -37,8 +37,11 @@ def test_50_megapixels(tmp_path):
     Image.fromarray(a).save(tmp_path/"big.png", compress_level=1); del a
     r = child(tmp_path/"big.png", tmp_path/"out")
     assert r["rc"] == 0, r["err"]
-    assert r["seen"] == dict(shape=[1, 3, h, w], tile=None)          # on a CPU infer itself tiles (CACHE_TILE); AUTO_TILE is for GPUs
-    assert r["maxrss_mb"] < 4000, r                                   # 50 MP RGB: 150 MB as uint8, 600 MB as float
+    from sclle_nb.enhancer import BAND_PIXELS
+    s = r["seen"]
+    assert s["shape"][-1] == w and s["shape"][-2] * w <= BAND_PIXELS + 14 * w and s["tile"] is None   # bands of rows; on a CPU infer tiles them
+    assert s["rows"] >= h                                                 # every row, some twice (the bands' margins)
+    assert r["maxrss_mb"] < 2000, r                                   # 50 MP RGB: 150 MB as uint8; never the whole photo as float
     with Image.open(tmp_path/"out"/"big.png") as im: assert im.size == (w, h) and im.mode == "RGB"
     r = child(tmp_path/"big.png", tmp_path/"out2", "--max-megapixels", "40")
-    assert r["rc"] == 1 and "8660x5773 image (50.0 MP) is over the 40 MP limit" in r["err"] and "seen" in r and not r["seen"]
+    assert r["rc"] == 1 and "8660x5773 image (50.0 MP) is over the 40 MP limit" in r["err"] and r["seen"] == {"rows": 0}
