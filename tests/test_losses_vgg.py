@@ -114,3 +114,12 @@ def test_gram():
 def test_public_names():
     import sclle_nb
     assert sclle_nb.gram_matrix is gram_matrix and sclle_nb.VGGFeatures is VGGFeatures
+
+def test_gram_fp16():
+    "Under fp16 the sums over positions overflow 65,504: gram_matrix computes them in fp32; bf16 keeps its own dtype."
+    f = torch.rand(1, 8, 384, 384)*3
+    F16 = f.half().reshape(1, 8, -1)
+    assert torch.isinf(torch.bmm(F16.float(), F16.float().transpose(1, 2)).half()).any()   # the naive fp16 product overflows
+    torch.testing.assert_close(gram_matrix(f.half()).float(), gram_matrix(f), rtol=1e-3, atol=1e-3)
+    with torch.autocast("cpu", dtype=torch.float16): assert torch.isfinite(gram_matrix(f)).all()
+    with torch.autocast("cpu", dtype=torch.bfloat16): assert gram_matrix(f).dtype == torch.bfloat16

@@ -134,3 +134,21 @@ def test_authors_checkpoint_is_found(tmp_path, torch_home, monkeypatch, capsys):
     assert deeplab_checkpoint() == tmp_path/"mine.pth"
     with pytest.raises(FileNotFoundError, match="mine.pth"): lesson_deeplab()
     monkeypatch.setenv(DEEPLAB_ENV, "~/x.pth"); assert deeplab_checkpoint() == Path("~/x.pth").expanduser()
+
+def test_torchvision_cached(tmp_path):
+    "With its file in the hub cache (random weights under the official name), torchvision's VOC DeepLabV3 loads frozen."
+    from torchvision.models.segmentation import deeplabv3_mobilenet_v3_large, DeepLabV3_MobileNet_V3_Large_Weights as W
+    old = torch.hub.get_dir()
+    try:
+        torch.hub.set_dir(str(tmp_path/"hub"))
+        f = Path(torch.hub.get_dir())/"checkpoints"/os.path.basename(W.DEFAULT.url); f.parent.mkdir(parents=True)
+        torch.save(deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=21, aux_loss=True).state_dict(), f)
+        tv = load_deeplab("torchvision")
+        assert tv.classes[:3] == ["__background__", "aeroplane", "bicycle"]
+        with torch.no_grad(): assert seg_logits(tv, torch.rand(1, 3, 37, 50)).shape == (1, 21, 37, 50)
+        assert not tv.training and not any(p.requires_grad for p in tv.parameters())
+    finally: torch.hub.set_dir(old)
+
+def test_mobilenet_output_stride_checked():
+    from sclle_nb.deeplab import mobilenet_features
+    with pytest.raises(ValueError, match="output_stride"): mobilenet_features(4)
