@@ -1,7 +1,10 @@
 """The site's Try-it page (try.html) in a real browser: it loads with no console errors and asks nothing from another
-host; a photo chosen through the file input is enhanced in the page by onnxruntime-web, and the pixels read back from the
-result canvas equal the Python package's `enhance` output within 8-bit rounding (at most 1 level apart), in the exact
-and the fast mode; a file that is not an image gets a clear message. Also times a ~1 MP photo in the page, both modes.
+host, and is cross-origin isolated on a plain static server (its service worker adds the headers), so WebAssembly runs
+one thread per core; a photo chosen through the file input is enhanced in the page by onnxruntime-web, and the pixels
+read back from the result canvas equal the Python package's `enhance` output within 8-bit rounding (at most 1 level
+apart), in the exact and the fast mode, for a 12 MP photo in fast mode and for a 16-bit PNG read at 16 bits; the exact
+mode's progress bar moves and its Cancel button stops it; a file that is not an image and photos over the limits get a
+clear one-line message. Also times a ~1 MP photo in the page, both modes (bench/try_page.py compares with Python).
 
 Uses the same built site as test_browser_site.py (built here when stale; SCLLE_SITE_PREBUILT=1 uses _site/ as it is).
 Screenshots: screenshots/try_*.png; timings: screenshots/try_timing.json."""
@@ -51,20 +54,28 @@ def photo(tmp_path, name="dark.png", size=None)->tuple:
 def run(page, path, mode, timeout=600000)->dict:
     "Choose `mode`, upload `path` through the file input, wait for the result; the page's report (mode, ms, size)."
     page.check(f"input[name=mode][value={mode}]")   # re-enhances the photo already shown, if any: wait for that run
-    page.wait_for_function("() => !document.getElementById('file').disabled", timeout=timeout)
+    idle(page, timeout)
     page.evaluate("() => { window.sclleLast = null; }")
     page.set_input_files("#file", str(path))
     page.wait_for_function("() => window.sclleLast || !document.getElementById('message').hidden", timeout=timeout)
     assert page.locator("#message").is_hidden(), page.locator("#message").inner_text()
     return page.evaluate("() => window.sclleLast")
 
-def pixels(page, h, w)->np.ndarray:
-    "The result canvas as (h,w,3) uint8."
-    flat = page.evaluate(f"() => Array.from(document.getElementById('after').getContext('2d').getImageData(0, 0, {w}, {h}).data)")
+def idle(page, timeout=600000):
+    "Wait until no run is in progress (the Cancel button shows only during one)."
+    page.wait_for_function("() => document.getElementById('cancel').hidden", timeout=timeout)
+
+def pixels(page, h, w, y0=0)->np.ndarray:
+    "Rows y0..y0+h-1 of the result canvas as (h,w,3) uint8."
+    flat = page.evaluate(f"() => Array.from(document.getElementById('after').getContext('2d').getImageData(0, {y0}, {w}, {h}).data)")
     return np.array(flat, dtype=np.uint8).reshape(h, w, 4)[..., :3]
 
 def test_page_loads(page):
     assert "never leaves your machine" in page.locator("#privacy").inner_text()
+    assert page.evaluate("crossOriginIsolated"), "the service worker should make the page cross-origin isolated"
+    cores = page.evaluate("navigator.hardwareConcurrency")
+    assert page.evaluate("ort.env.wasm.numThreads") == min(cores, 16)
+    assert f"{min(cores, 16)} WebAssembly thread" in page.locator("#engine").inner_text()
     assert page.locator("#file").get_attribute("accept") == "image/*"
     shot(page, "try_loaded")
     assert not page.errors and not page.foreign, (page.errors, page.foreign)
@@ -118,16 +129,67 @@ def test_time_one_megapixel(page, tmp_path):
     assert not page.errors, page.errors
 
 def test_size_limits(page, tmp_path):
-    "Photos above the page's limits get a message naming the file and the limit (16 MP exact, 8 MP fast), and no result."
-    big = tmp_path/"huge.png"; Image.new("RGB", (4200, 4200), (20, 15, 10)).save(big)      # 17.6 MP
-    page.check("input[name=mode][value=exact]")
-    page.wait_for_function("() => !document.getElementById('file').disabled", timeout=600000)
+    "Photos above the page's limits (24 MP exact, 36 MP fast) get a one-line message naming the file and the limit, no result."
+    idle(page)
+    big = tmp_path/"big.png"; Image.new("RGB", (5000, 5000), (20, 15, 10)).save(big)      # 25 MP: fast yes, exact no
+    page.check("input[name=mode][value=exact]"); idle(page)
     page.set_input_files("#file", str(big))
-    page.wait_for_function("() => /huge\\.png is 17\\.6 megapixels.*up to 16 MP/.test(document.getElementById('message').textContent)", timeout=60000)
+    page.wait_for_function("() => /big\\.png is 25\\.0 megapixels: the exact mode takes photos up to 24 MP; choose the fast mode \\(up to 36 MP\\)/.test(document.getElementById('message').textContent)", timeout=60000)
     assert page.locator("#result").is_hidden()
-    mid = tmp_path/"mid.png"; Image.new("RGB", (3000, 3000), (20, 15, 10)).save(mid)       # 9 MP: exact yes, fast no
-    page.evaluate("() => { document.querySelector('input[name=mode][value=fast]').checked = true; }")
-    page.set_input_files("#file", str(mid))
-    page.wait_for_function("() => /mid\\.png is 9\\.0 megapixels: the fast mode takes photos up to 8 MP/.test(document.getElementById('message').textContent)", timeout=60000)
+    huge = tmp_path/"huge.png"; Image.new("RGB", (6100, 6100), (20, 15, 10)).save(huge)   # 37.2 MP
+    page.set_input_files("#file", str(huge))
+    page.wait_for_function("() => /huge\\.png is 37\\.2 megapixels: the fast mode takes photos up to 36 MP; for larger photos, run sclle enhance/.test(document.getElementById('message').textContent)", timeout=60000)
+    assert "`" not in page.locator("#message").inner_text()
     shot(page, "try_size_limit")
+    assert not page.errors, page.errors
+
+def test_exact_progress_moves_and_cancel_stops_it(page, tmp_path):
+    path, _ = photo(tmp_path, "two_mp.png", size=(1632, 1224))    # 12 tiles
+    page.check("input[name=mode][value=exact]"); idle(page)
+    page.evaluate("() => { window.sclleLast = null; }")
+    page.set_input_files("#file", str(path))
+    page.wait_for_function("() => window.sclleProgress.some(v => v > 0 && v < 1)", timeout=300000)
+    assert page.locator("#cancel").is_visible() and page.locator("#progress").is_visible()
+    assert page.locator("input[name=mode][value=fast]").is_enabled()             # the controls stay usable
+    shot(page, "try_exact_progress")
+    page.click("#cancel")
+    page.wait_for_function("() => document.getElementById('status').textContent === 'Cancelled.'", timeout=120000)
+    steps = page.evaluate("() => window.sclleProgress.filter(v => v !== null)")
+    assert steps == sorted(steps) and 0 < steps[-1] < 1, steps                   # it moved, and stopped before the end
+    assert page.evaluate("() => window.sclleLast") is None and page.locator("#result").is_hidden()
+    assert page.locator("#cancel").is_hidden() and page.locator("#message").is_hidden()
+    assert not page.errors, page.errors
+
+def test_fast_mode_takes_a_12_mp_photo(page, tmp_path):
+    from sclle_nb.enhancer import enhance
+    path, img = photo(tmp_path, "phone.png", size=(4000, 3000))
+    rep = run(page, path, "fast")
+    assert (rep["width"], rep["height"]) == (4000, 3000)
+    want = enhance(img, scale=0.25)
+    for y0 in (0, 1499, 2936):                                                   # bands at the top, middle and bottom
+        d = np.abs(pixels(page, 64, 4000, y0).astype(int) - want[y0:y0+64].astype(int))
+        assert d.max() <= TOL and np.mean(d > 0) < 0.01, (y0, d.max(), np.mean(d > 0))
+    print(f"fast mode, 4000x3000: {rep['ms']/1000:.1f} s in the page ({rep['threads']} threads)")
+    assert not page.errors, page.errors
+
+def test_sixteen_bit_png_is_read_at_16_bits(page, tmp_path):
+    from sclle_nb.enhancer import enhance, png16_bytes
+    _, img8 = photo(tmp_path)
+    rng = np.random.default_rng(0)
+    img16 = (img8.astype(np.uint16) * 257 + rng.integers(0, 257, img8.shape)).astype(np.uint16)   # low bytes that matter
+    path = tmp_path/"deep.png"; path.write_bytes(png16_bytes(img16))
+    for mode in ("exact", "fast"):
+        rep = run(page, path, mode)
+        assert rep["bits"] == 16
+        want = enhance(img16, **({} if mode == "exact" else dict(scale=0.25)))
+        assert want.dtype == np.uint16
+        d = np.abs(pixels(page, *img16.shape[:2]).astype(int) - np.rint(want / 257).astype(int))
+        assert d.max() <= TOL and np.mean(d > 0) < 0.01, (mode, d.max(), np.mean(d > 0))
+    assert page.locator("#download").inner_text().endswith("(16-bit PNG)")
+    with page.expect_download() as dl: page.click("#download")
+    from sclle_nb.enhancer import _decode
+    got = _decode(dl.value.path(), None).rgb[..., :3]                                  # the package's own 16-bit reader
+    assert got.dtype == np.uint16 and got.shape == want.shape
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 257              # fast mode's 16-bit result, within a level
+    shot(page, "try_16bit")
     assert not page.errors, page.errors

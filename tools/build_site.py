@@ -279,6 +279,7 @@ def toc_html(headings:list[tuple])->str:
 # ---- links: nbdev writes API links to the documentation host and "source" links to the repository host
 _DOCS = re.compile(r"https?://sclle-nb\.github\.io/sclle_nb/?([^\"'#\s<>)]*)(#[^\"'\s<>)]*)?")
 _SRC = re.compile(r"https?://github\.com/sclle-nb/sclle_nb/(?:blob|tree)/[^/\"'\s<>)]+/([\w./-]+)(?:#L(\d+))?")
+_NB = re.compile(r"(href=[\"'])(?:\./)?([\w-]+\.ipynb)(#[^\"']*)?")
 _OWN_HOSTS = re.compile(r"(href|src)=[\"']https?://(sclle-nb\.github\.io|github\.com/sclle-nb)[^\"']*")
 
 def site_links(body:str, anchors:dict[str, dict[str, str]], nb_pages:dict[str, str], files:set|None=None)->str:
@@ -287,7 +288,8 @@ def site_links(body:str, anchors:dict[str, dict[str, str]], nb_pages:dict[str, s
         page = (m.group(1) or "index.html").removesuffix(".md")
         if page.endswith("/") or not page: page += "index.html"
         frag = m.group(2) or ""
-        if frag and page in anchors: frag = "#" + anchors[page].get(frag[1:].lower(), frag[1:])
+        if frag and page in anchors:   # nbdev's anchors are lower case; a name without its own doc entry: the page's top
+            frag = ("#" + anchors[page][frag[1:].lower()]) if frag[1:].lower() in anchors[page] else ""
         return page + frag
     def src(m):
         path, line = m.group(1), m.group(2)
@@ -295,7 +297,9 @@ def site_links(body:str, anchors:dict[str, dict[str, str]], nb_pages:dict[str, s
         if re.fullmatch(r"sclle_nb/\w+\.py", path): return f"source/{path[9:-3]}.html" + (f"#L{line}" if line else "")
         if files is not None and (ROOT/path).is_file(): files.add(path); return "source/files/" + path + (".html" if path.endswith(".md") else "")
         return m.group(0)   # left as it is: the build stops on it below
-    return _DOCS.sub(doc, _SRC.sub(src, body))
+    def nb(m):   # a lesson linking another by its notebook's file name
+        return m.group(1) + nb_pages.get(m.group(2), m.group(2)) + (m.group(3) or "")
+    return _NB.sub(nb, _DOCS.sub(doc, _SRC.sub(src, body)))
 
 def file_pages(out:Path, files:set, title:str):
     "Other repository files the lessons link to: Markdown rendered to source/files/<path>.html, anything else copied."
