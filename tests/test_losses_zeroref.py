@@ -128,3 +128,32 @@ def test_gradcheck_spatial(border):
 ])
 def test_errors(call, msg):
     with pytest.raises(ValueError, match=msg.replace("(", r"\(").replace(")", r"\)")): call()
+
+# ---- bad input of the other method-lesson functions (inference, exposure model): one line each -------------------
+def _bad_infer(**kw):
+    from sclle_nb.dcenet import load_dcenet
+    from sclle_nb.infer import infer
+    x = kw.pop("x", torch.rand(1, 3, 4, 4))
+    return lambda: infer(load_dcenet("random"), x, **kw)
+
+def _bad_expose(img, *a, **kw):
+    from sclle_nb.exposure import expose
+    return lambda: expose(img, *a, **kw)
+
+@pytest.mark.parametrize("call,msg", [
+    (_bad_infer(x=torch.rand(3, 8, 8)), "shape (N,3,H,W)"),
+    (_bad_infer(x=torch.full((1, 3, 4, 4), float("nan"))), "finite and in [0,1]"),
+    (_bad_infer(x=torch.rand(1, 3, 4, 4)*2), "in [0,1]"),
+    (_bad_infer(scale=0), "scale"),
+    (_bad_infer(tile=-1), "tile must be a positive int"),
+    (_bad_infer(tile=8, overlap=3), "receptive-field radius 7"),
+    (_bad_infer(compile="yes"), "compile must be True or False"),
+    (_bad_expose(torch.randint(0, 255, (8, 8, 2), dtype=torch.uint8).numpy(), 0), "HxWx3"),
+    (_bad_expose(torch.rand(3, 4, 4)*2, 0), "[0,1]"),
+    (_bad_expose(torch.rand(3, 4, 4), [1., 2., 3.]), "one per image"),
+    (_bad_expose(torch.rand(3, 4, 4), 0, gamma="log"), "gamma"),
+    (_bad_expose(torch.full((3, 4, 4), float("nan")), 0), "NaN"),
+])
+def test_errors_infer_expose(call, msg):
+    import re
+    with pytest.raises(ValueError, match=re.escape(msg)): call()
