@@ -86,7 +86,8 @@ def test_lesson_helper_offline(torch_home):
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("\n") == 1 and r.stdout.startswith("VGG16 weights: random (seed 0), because") and "SCLLE_OFFLINE" in r.stdout
     assert r.stderr == ""
-    for nb in ["08_vgg", "12_preserve"]:
+    for nb, says in [("08_vgg", "VGG16 weights: random (seed 0)"), ("12_preserve", "VGG16 weights: random (seed 0)"),
+                     ("10_deeplab", "DeepLabV3+ weights: random (seed 0)"), ("11_semantic", "DeepLabV3+ weights: random (seed 0)")]:
         cells = json.loads((ROOT/"nbs"/f"{nb}.ipynb").read_text())["cells"]
         text = "".join("".join(o.get("text", "")) for c in cells if c["cell_type"] == "code" for o in c.get("outputs", []))
-        assert "VGG16 weights: random (seed 0)" in text and "VGG16 weights: ImageNet" not in text, nb
+        assert says in text and "VGG16 weights: ImageNet" not in text, nb
