@@ -43,7 +43,7 @@ class Decoded(NamedTuple):
     meta: dict = {} # carried to the output: "icc_profile", "exif" (orientation reset to 1), "png_chunks" (gAMA, cHRM, sRGB), "extrasamples" (TIFF)
     frames: int = 1 # frames (GIF, WebP, APNG) or pages (TIFF) in the file; only the first is read
 
-# %% ../nbs/16_photos.ipynb #a76d02f6
+# %% ../nbs/16_photos.ipynb #3a4a1225
 def _readable_exts()->tuple[str, ...]:
     "Extensions of every format Pillow can open and decode, and of every TIFF variant tifffile knows."
     import tifffile
@@ -194,7 +194,7 @@ def _png_meta(chunks:list)->dict:
         if t == b"eXIf": meta["exif"] = d
     return meta
 
-# %% ../nbs/16_photos.ipynb #68c731a4
+# %% ../nbs/16_photos.ipynb #9fd7e034
 def _too_big(path, w, h, max_pixels):
     _fail(path, f"{w}x{h} image ({w*h/1e6:.1f} MP) is over the {max_pixels/1e6:g} MP limit (max_pixels= / --max-megapixels)")
 
@@ -258,7 +258,7 @@ def _premultiply(a:np.ndarray)->np.ndarray:
     c = np.rint(a[..., :-1] * (a[..., -1:].astype(np.float64) / top)).astype(a.dtype)
     return np.concatenate([c, a[..., -1:]], -1)
 
-# %% ../nbs/16_photos.ipynb #b99e33db
+# %% ../nbs/16_photos.ipynb #a5b88b07
 _LIBTIFF = None
 
 def _libtiff():
@@ -313,7 +313,7 @@ def _libtiff_decode(path, p)->np.ndarray|None:
         finally: lib.TIFFClose(tif)
     return out[0] if planes == 1 else np.moveaxis(out[..., 0], 0, -1)
 
-# %% ../nbs/16_photos.ipynb #99f77154
+# %% ../nbs/16_photos.ipynb #f64719e3
 _PNM = re.compile(rb"P([2356])(?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)\s")
 
 def _pnm16(path, data:bytes, max_pixels)->np.ndarray|None:
@@ -580,7 +580,7 @@ def _icc_for(path, icc:bytes|None, channels:int)->bytes|None:
     if space == want: return icc
     _warn(path, f"its ICC profile describes {space or 'nothing valid'}, not {want} pixels: not written (the output has no profile)")
 
-# %% ../nbs/16_photos.ipynb #a30e2925
+# %% ../nbs/16_photos.ipynb #054bcd7f
 JPEG_EXIF_MAX = 65533  # bytes of EXIF one JPEG APP1 segment can hold (65,535 less its length field)
 
 def _save_pil(im:Image.Image, path:Path, fmt:str, kw:dict)->Path:
@@ -957,6 +957,8 @@ def _ids(files)->set:
 def _output(src:Path, rel:Path, args, protected:set, planned:dict)->tuple[Path, str|None]:
     "The output path of `src`, and why it must not be written (or None); `protected`: the inputs' `_ids`."
     dst = Path(args.outdir) / rel.with_name(rel.stem + args.suffix + _out_ext(src, args.format))
+    why = file_problem(dst)
+    if why and why.startswith(("symbolic link loop", "broken symbolic link")): return dst, f"output {dst} is a {why.split(' (')[0]}; skipped"
     if _ids([dst]) & protected: return dst, f"output {dst} would overwrite an input; choose another -o or --suffix"
     key = _resolve(dst) or dst.absolute()
     if key in planned: return dst, f"output {dst} is also the output of {planned[key]}; skipped (use --suffix or separate runs)"
@@ -1024,6 +1026,7 @@ def enhance_cli(argv:list[str]|None=None)->int:
         _err(f"{'interrupted' if not isinstance(e, Stopped) else e} after {n_ok} files; no partial output was left"); return exit_status(e)
     bar.close(); remove_empty(created)
     exists = f", {n_skip} skipped (output exists; --overwrite to replace)" if n_skip else ""
-    others = f", {sum(map(len, skipped.values()))} other files not taken (see the notes)" if skipped else ""
+    n_other = sum(map(len, skipped.values()))
+    others = f", {n_other} other file{'s' if n_other != 1 else ''} not taken (see the notes)" if skipped else ""
     print(f"sclle enhance: {n_ok} enhanced{exists}, {n_fail} failed{others} -> {outdir}", file=sys.stderr)
     return 1 if n_fail else 0
