@@ -11,14 +11,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn, Tensor
+from .cli import check_device, first_line, one_line_warnings
 from .dcenet import DEFAULT_WEIGHTS
 from .objective import ABLATIONS
+from .safe import Stopped, stop_on_signals, exit_status, atomic_write, check_output, OutputError
 from .train import MODES, PRECISIONS, TrainConfig, Trainer, TrainingError, read_log, plot_losses
-from .enhancer import Stopped, stop_on_signals, exit_status, temp_name
+
 
 # %% auto #0
-__all__ = ['train_parser', 'config_from_args', 'train_cli', 'demo_images', 'save_figure', 'before_after', 'demo_parser',
-           'demo_cli']
+__all__ = ['RUN_FILES', 'train_parser', 'config_from_args', 'check_run_folder', 'train_cli', 'demo_images', 'save_figure',
+           'before_after', 'demo_parser', 'demo_cli']
 
 # %% ../nbs/20_train_cli.ipynb #24592101
 def _kv(s:str):
@@ -38,10 +40,14 @@ _NUMBERS = [("steps", int, "optimisation steps"), ("minutes", float, "wall-clock
             ("log-every", int, "steps between log rows"), ("workers", int, "data loader processes")]
 
 # %% ../nbs/20_train_cli.ipynb #67d10554
+def _deeplab_help()->str:
+    try: from sclle_nb.deeplab import DEEPLAB_HELP; return DEEPLAB_HELP
+    except ImportError: return ""
+
 def train_parser()->argparse.ArgumentParser:
     "The argument parser of `sclle train`."
     p = argparse.ArgumentParser(prog="sclle train", description="Train DCE-Net with the SCL-LLE objective "
-        "(paper defaults: 384 crops, batch 2, Adam 1e-4, weight decay 1e-4, clip 0.1).")
+        "(paper defaults: 384 crops, batch 2, Adam 1e-4, weight decay 1e-4, clip 0.1).", epilog=_deeplab_help())
     p.add_argument("--config", help="TOML or JSON file of settings (TrainConfig fields); flags override it")
     p.add_argument("--data", help="training images: embedded (default), a Cityscapes root, or a folder of low-light images")
     p.add_argument("--contrast", help="contrast pools: embedded (default), a SICE-derived root (normal/ under/ over/), "
@@ -54,11 +60,17 @@ def train_parser()->argparse.ArgumentParser:
     for k, t, h in _NUMBERS: p.add_argument(f"--{k}", type=t, help=h)
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:I or mps")
     p.add_argument("--precision", choices=PRECISIONS, help="fp32 (default), bf16, or fp16 (CUDA)")
-    p.add_argument("--out", help="output folder (checkpoint.pt, dcenet.pth, log.csv)")
+    p.add_argument("--out", help="output folder (checkpoint.pt, dcenet.pth, log.csv); one holding an earlier run "
+                   "needs --resume or --overwrite")
     p.add_argument("--resume", nargs="?", const="auto", help="continue from a checkpoint (default: the output folder's)")
+    p.add_argument("--overwrite", action="store_true", help="start over in an output folder holding an earlier run "
+                   "(its files are replaced, their permissions kept; never an input)")
     p.add_argument("--init", help="DCE-Net start: random, default, or a checkpoint path")
-    p.add_argument("--vgg", help="VGG16 weights: imagenet (torchvision cache), random, or a path")
-    p.add_argument("--seg", help="DeepLabV3+ Cityscapes checkpoint, or 'random'")
+    p.add_argument("--vgg", help="VGG16 weights: imagenet (default: torchvision's, fetched into torch's hub cache "
+                   "unless --offline), random, or a path")
+    p.add_argument("--offline", action="store_true", help="download nothing (as $SCLLE_OFFLINE=1): missing weights end the run with one line")
+    p.add_argument("--seg", help="DeepLabV3+ Cityscapes checkpoint, 'random', or 'none' (default: $SCLLE_DEEPLAB, "
+                   "or the authors' file in torch's hub cache, if there)")
     _onoff(p, "channels-last", "channels_last memory format (default: on for CUDA)")
     _onoff(p, "compile", "torch.compile DCE-Net")
     _onoff(p, "lean", "memory-saving parts of sclle_nb.lean (default: on)")
@@ -66,16 +78,79 @@ def train_parser()->argparse.ArgumentParser:
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="no progress bar")
     return p
 
+
+# %% ../nbs/20_train_cli.ipynb #ce8c1ea6
+def _check_data_opts(pairs:list)->None:
+    "Each `--data-opt KEY=VALUE` of the kind its `DataConfig` field takes; else one line naming the option."
+    from dataclasses import fields
+    from sclle_nb.data import DataConfig, _ev_range
+    kinds = {f.name: str(f.type) for f in fields(DataConfig)}
+    ok = {"bool": lambda v: isinstance(v, bool), "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+          "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "str": lambda v: isinstance(v, str),
+          "tuple": lambda v: isinstance(v, list) and all(isinstance(x, (int, float)) for x in v)}
+    for k, v in pairs:
+        shown = f"--data-opt {k}={v if isinstance(v, str) else json.dumps(v)}"
+        if k == "dark_ev":
+            try: _ev_range(v); continue
+            except (ValueError, TypeError) as e: raise ValueError(f"{shown}: {first_line(e)}") from None
+        t = kinds.get(k)
+        if t in ok and not ok[t](v): raise ValueError(f"{shown}: {k} takes {'true or false' if t == 'bool' else 'a ' + t}")
+
+
 # %% ../nbs/20_train_cli.ipynb #165914d0
+_NOT_CONFIG = ("config", "data", "contrast", "data_opt", "weight", "overwrite", "offline", "seg")
+
+def _seg(args, base:dict):
+    "The segmentation checkpoint: --seg, else the config file's, else $SCLLE_DEEPLAB or the hub cache's (`deeplab_checkpoint`)."
+    if args.seg is not None: return None if args.seg == "none" else args.seg
+    if base.get("seg") is not None: return base["seg"]
+    try: from sclle_nb.deeplab import deeplab_checkpoint
+    except ImportError: return None
+    p = deeplab_checkpoint()
+    return str(p) if p is not None else None
+
 def config_from_args(args:argparse.Namespace)->TrainConfig:
     "A `TrainConfig` from parsed `sclle train` arguments: the config file, then the flags."
-    ov = {k: v for k, v in vars(args).items() if k not in ("config", "data", "contrast", "data_opt", "weight") and v is not None}
+    ov = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and v is not None}
     base = {}
     if args.config: base = {k: v for k, v in TrainConfig.from_file(args.config).to_dict().items() if v is not None}
+    _check_data_opts(args.data_opt or [])
     data = {**dict(args.data_opt or []), **{k: getattr(args, k) for k in ("data", "contrast") if getattr(args, k) is not None}}
     if data: ov["data"] = {**base.get("data", {}), **data}
     if args.weight: ov["weights"] = {**(base.get("weights") or {}), **dict(args.weight)}
+    ov["seg"] = _seg(args, base)
     return TrainConfig.from_dict({**base, **ov}, source=args.config or "command line")
+
+
+# %% ../nbs/20_train_cli.ipynb #66f379de
+RUN_FILES = ("checkpoint.pt", "dcenet.pth", "log.csv") # what a training run writes in its output folder
+
+def _same(a, b)->bool:
+    try: return os.path.samefile(a, b)
+    except OSError: return False
+
+def check_run_folder(out:str|Path, # the output folder
+                     resume:str|None=None, # --resume: "auto" (the folder's checkpoint) or a path
+                     overwrite:bool=False, # --overwrite: start over, replacing an earlier run's files
+                     inputs:list=(), # files the run reads (--init, --vgg, --seg, --config): never written
+                     names:tuple=RUN_FILES, # the files the run writes there
+                    )->dict:
+    "Before any work: one `OutputError` line unless the run may write `out`; the earlier run's files to replace, with their modes."
+    out = Path(out); ck = out/"checkpoint.pt"
+    own = resume is not None and ck.is_file() and (resume == "auto" or _same(resume, ck))   # continuing the folder's run
+    old = {}
+    for n in names:
+        try: p = check_output(out/n, overwrite=overwrite or own, inputs=[i for i in inputs if i], what="--out")
+        except OutputError as e:
+            if "already exists" not in str(e): raise
+            raise OutputError(f"--out {out} holds an earlier run ({n}): continue it with --resume, or start over with --overwrite") from None
+        if p.is_file(): old[p] = p.stat().st_mode & 0o7777
+    return {} if own else old   # continued: the run's own files; else they go before training starts (no mixed log)
+
+def _inputs(cfg:TrainConfig, args)->list:
+    "The files a run reads, which no output may be."
+    return [v for v in (cfg.init, cfg.vgg, cfg.seg, cfg.resume, args.config) if v and v not in ("random", "default", "imagenet", "auto")]
+
 
 # %% ../nbs/20_train_cli.ipynb #48a02b41
 def _say(*a, **k):
@@ -89,23 +164,52 @@ def _stopped(prog:str, e:KeyboardInterrupt, t:Trainer|None)->int:
     if int(os.environ.get("RANK", "0")) == 0: print(f"{prog}: {how} {where}", file=sys.stderr)
     return exit_status(e)
 
+@contextlib.contextmanager
+def _offline(on:bool):
+    "Inside: $SCLLE_OFFLINE=1 when `on` (nothing is downloaded); restored after."
+    old = os.environ.get("SCLLE_OFFLINE")
+    if on: os.environ["SCLLE_OFFLINE"] = "1"
+    try: yield
+    finally:
+        if on and old is None: os.environ.pop("SCLLE_OFFLINE", None)
+        elif on: os.environ["SCLLE_OFFLINE"] = old
+
+def _start(cfg:TrainConfig, old:dict, **kw)->Trainer:
+    "The trainer, set up; then the earlier run's files (--overwrite) removed, so that nothing mixes two runs."
+    t = Trainer(cfg, **kw)
+    if t.main:
+        for p in old: p.unlink(missing_ok=True)
+    return t
+
+def _keep_modes(old:dict):
+    "Give files that replaced an earlier run's their permissions back."
+    for p, mode in old.items():
+        if p.is_file(): os.chmod(p, mode)
+
+
+# %% ../nbs/20_train_cli.ipynb #0e4d9193
 def train_cli(argv:list[str]|None=None)->int:
     "`sclle train`: train DCE-Net; exit code 0, 1 with a one-line error, or 128 + signal number when stopped."
     args = train_parser().parse_args(argv)
-    t = None
+    t, old = None, {}
     try:
-        with stop_on_signals():
+        with stop_on_signals(), one_line_warnings("sclle train"), _offline(args.offline):
+            if args.device: check_device(args.device)   # before the config, whose message would not name the option
             cfg = config_from_args(args)                # every setting checked: nothing exists on disk before this
-            t0, t = time.time(), Trainer(cfg)
+            old = check_run_folder(cfg.out, cfg.resume, args.overwrite, _inputs(cfg, args))
+            if cfg.seg and args.seg is None: _say(f"sclle train: segmentation network from {cfg.seg}")
+            t0, t = time.time(), _start(cfg, old)
             t.fit()
         _say(f"sclle train: step {t.step} in {(time.time()-t0)/60:.1f} min; weights {t.out/'dcenet.pth'}, "
              f"checkpoint {t.ckpt}, log {t.log_path}")
         return 0
-    except (ValueError, OSError, ImportError, TrainingError) as e:   # CheckpointError and OutputDirError included
-        print(f"sclle train: error: {e}", file=sys.stderr); return 1
+    except (ValueError, OSError, ImportError, TrainingError) as e:   # CheckpointError, OutputError, WeightsMissing included
+        print(f"sclle train: error: {first_line(e)}", file=sys.stderr); return 1
     except KeyboardInterrupt as e: return _stopped("sclle train", e, t)
     finally:
+        _keep_modes(old)
         if t is not None: t.close()
+
 
 # %% ../nbs/20_train_cli.ipynb #0ada7c39
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -136,11 +240,8 @@ def _fit_size(x:Tensor, side:int=512)->Tensor:
     return x if s >= 1 else torch.nn.functional.interpolate(x[None], scale_factor=s, mode="area")[0]
 
 def save_figure(fig, path:str|Path)->Path:
-    "Save a matplotlib figure as PNG atomically (short temporary name in the same folder, removed on any failure)."
-    path = Path(path); tmp = temp_name(path.parent)
-    try: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"); os.replace(tmp, path)
-    finally: tmp.unlink(missing_ok=True)
-    return path
+    "Save a matplotlib figure as PNG through `atomic_write` (whole or not at all, an existing file's permissions kept)."
+    return atomic_write(path, lambda t: fig.savefig(t, format="png", dpi=110, bbox_inches="tight"))
 
 def before_after(model:nn.Module, imgs:list[tuple[str, Tensor]]):
     "A figure with one row per image: the input and `model`'s enhancement."
@@ -161,7 +262,8 @@ def demo_parser()->argparse.ArgumentParser:
     "The argument parser of `sclle demo`."
     p = argparse.ArgumentParser(prog="sclle demo", description="Train DCE-Net on the built-in data for a few minutes, "
                                 "then enhance low-light photos it never saw (nothing to download).")
-    p.add_argument("--out", default="sclle_demo", help="output folder (default: sclle_demo)")
+    p.add_argument("--out", default="sclle_demo", help="output folder (default: sclle_demo); one holding an earlier demo needs --overwrite")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier demo's files in the output folder")
     p.add_argument("--minutes", type=float, default=3.0, help="training time budget (default 3)")
     p.add_argument("--steps", type=int, default=100_000, help="stop after this many steps if the budget lasts")
     p.add_argument("--images", help="a low-light photo or folder of photos to enhance (default: held-out photos, darkened)")
@@ -207,19 +309,24 @@ def _demo_figures(t:Trainer, imgs:list, mode:str)->list[Path]:
 def demo_cli(argv:list[str]|None=None)->int:
     "`sclle demo`: train briefly on the built-in data, enhance held-out photos, write figures; exit code 0 or 1."
     a = demo_parser().parse_args(argv)
-    t0, t = time.time(), None
+    t0, t, old = time.time(), None, {}
     try:
-        with stop_on_signals():
+        with stop_on_signals(), one_line_warnings("sclle demo"):
             imgs = demo_images(a.images)                 # a bad --images or setting fails before anything is created
+            check_device(a.device)
             cfg = _demo_config(a)
+            old = check_run_folder(cfg.out, None, a.overwrite, [cfg.init if cfg.init not in ("default", "random") else None, a.images],
+                                   names=RUN_FILES + ("before_after.png", "losses.png"))
             which = "the photos given" if a.images else "scikit-image photos the built-in training data never uses, darkened"
             print(f"sclle demo: will enhance {', '.join(n for n, _ in imgs)} ({which})")
             print(f"sclle demo: training for up to {a.minutes:g} min ({a.mode} objective, {a.crop}px crops, batch {a.batch}, {a.precision})")
-            t = Trainer(cfg); t.fit()
+            t = _start(cfg, old); t.fit()
             print(f"sclle demo: trained {t.step} steps in {(time.time()-t0)/60:.1f} min")
             figs = _demo_figures(t, imgs, a.mode)
         print(f"sclle demo: wrote {', '.join(str(p) for p in figs)}, {t.log_path} and {t.out/'dcenet.pth'} in {time.time()-t0:.0f} s")
         return 0
     except (ValueError, OSError, ImportError, TrainingError) as e:
-        print(f"sclle demo: error: {e}", file=sys.stderr); return 1
+        print(f"sclle demo: error: {first_line(e)}", file=sys.stderr); return 1
     except KeyboardInterrupt as e: return _stopped("sclle demo", e, t)
+    finally: _keep_modes(old)
+
