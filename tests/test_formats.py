@@ -242,7 +242,7 @@ def test_second_run_into_the_same_folder_never_takes_the_first_runs_outputs(tmp_
     for n in ("a", "b"): Image.fromarray(U8).save(d/f"{n}.png")
     rc, lines = sclle("enhance", d, "-o", d, "--suffix", "_lit", "-w", "random", "-q")
     assert rc == 0 and sorted(p.name for p in d.iterdir()) == ["a.png", "a_lit.png", "b.png", "b_lit.png"], lines
-    os.chmod(d/"a_lit.png", 0o640)
+    os.chmod(d/"a_lit.png", 0o640); os.chmod(d/"b_lit.png", 0o444)   # private, and read-only
     before = snapshot(d)
     rc, lines = sclle("enhance", d, "-o", d, "--suffix", "_lit", "-w", "random", "-q")
     one_line_each(lines)
@@ -250,7 +250,8 @@ def test_second_run_into_the_same_folder_never_takes_the_first_runs_outputs(tmp_
     assert any("note: not taken: 2 files named like an output of an earlier run (--suffix _lit)" in l for l in lines)
     rc, lines = sclle("enhance", d, "-o", d, "--suffix", "_lit", "-w", "random", "-q", "--overwrite")
     after = snapshot(d)
-    assert rc == 0 and sorted(after) == sorted(before) and after[str(d/"a_lit.png")][1] == 0o640   # permissions kept
+    assert rc == 0 and sorted(after) == sorted(before), lines
+    assert (after[str(d/"a_lit.png")][1], after[str(d/"b_lit.png")][1]) == (0o640, 0o444)           # permissions kept
     assert all(after[str(d/f"{n}.png")] == before[str(d/f"{n}.png")] for n in "ab")                # inputs untouched
 
 # ------------------------------------------------------------------ the no-overwrite rule for enhance's outputs
