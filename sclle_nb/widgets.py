@@ -262,7 +262,7 @@ def sweep_vgg(layers=("relu1_2", "relu2_2", "relu3_3", "relu4_3"), # the paper's
     from sclle_nb.vgg import VGGFeatures
     key = tuple(layers)
     if key not in _VGG:
-        try: _VGG[key] = (VGGFeatures(layers=key), True)
+        try: _VGG[key] = (VGGFeatures(layers=key, download=False), True)   # widgets never start a 528 MB download
         except FileNotFoundError: _VGG[key] = (VGGFeatures(layers=key, weights=None, seed=0), False)
     return _VGG[key]
 
