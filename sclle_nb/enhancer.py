@@ -20,7 +20,7 @@ __all__ = ['MAX_PIXELS', 'MEMORY_BUDGET', 'DECODE_COPIES', 'PNG_SIG', 'IMAGE_EXT
            'MIN_TILE', 'AUTO_TILE_PIXELS', 'AUTO_TILE', 'BAND_PIXELS', 'ImageError', 'ImageWarning', 'Decoded',
            'orient', 'file_problem', 'png_chunks', 'memory_budget', 'read_image', 'to_tensor', 'from_tensor',
            'load_rgb', 'png16_bytes', 'save_image', 'check_float', 'enhance', 'collect_inputs', 'prepare_outdir',
-           'remove_empty', 'enhance_file', 'enhance_cli']
+           'remove_empty', 'enhance_file', 'enhance_cli', 'temp_name', 'Stopped', 'stop_on_signals', 'exit_status']
 
 # %% ../nbs/16_photos.ipynb #e8424cee
 MAX_PIXELS = 50_000_000  # largest image read by default (50 MP, e.g. 8660x5773); None lifts the limit
@@ -43,7 +43,7 @@ class Decoded(NamedTuple):
     meta: dict = {} # carried to the output: "icc_profile", "exif" (orientation reset to 1), "png_chunks" (gAMA, cHRM, sRGB), "extrasamples" (TIFF)
     frames: int = 1 # frames (GIF, WebP, APNG) or pages (TIFF) in the file; only the first is read
 
-# %% ../nbs/16_photos.ipynb #3a4a1225
+# %% ../nbs/16_photos.ipynb #e3bfcad4
 def _readable_exts()->tuple[str, ...]:
     "Extensions of every format Pillow can open and decode, and of every TIFF variant tifffile knows."
     import tifffile
@@ -194,7 +194,7 @@ def _png_meta(chunks:list)->dict:
         if t == b"eXIf": meta["exif"] = d
     return meta
 
-# %% ../nbs/16_photos.ipynb #9fd7e034
+# %% ../nbs/16_photos.ipynb #c2d3cf39
 def _too_big(path, w, h, max_pixels):
     _fail(path, f"{w}x{h} image ({w*h/1e6:.1f} MP) is over the {max_pixels/1e6:g} MP limit (max_pixels= / --max-megapixels)")
 
@@ -258,7 +258,7 @@ def _premultiply(a:np.ndarray)->np.ndarray:
     c = np.rint(a[..., :-1] * (a[..., -1:].astype(np.float64) / top)).astype(a.dtype)
     return np.concatenate([c, a[..., -1:]], -1)
 
-# %% ../nbs/16_photos.ipynb #a5b88b07
+# %% ../nbs/16_photos.ipynb #28b23624
 _LIBTIFF = None
 
 def _libtiff():
@@ -313,7 +313,7 @@ def _libtiff_decode(path, p)->np.ndarray|None:
         finally: lib.TIFFClose(tif)
     return out[0] if planes == 1 else np.moveaxis(out[..., 0], 0, -1)
 
-# %% ../nbs/16_photos.ipynb #f64719e3
+# %% ../nbs/16_photos.ipynb #32a69e26
 _PNM = re.compile(rb"P([2356])(?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)\s")
 
 def _pnm16(path, data:bytes, max_pixels)->np.ndarray|None:
@@ -554,6 +554,7 @@ _tiff16 = _tiff_writer
 
 # %% ../nbs/16_photos.ipynb #4866ab29
 _atomic_write = atomic_write   # one implementation of each: sclle_nb.safe
+_all_ = ["temp_name", "Stopped", "stop_on_signals", "exit_status"]   # still public here, as they were
 
 # %% ../nbs/16_photos.ipynb #d0850e8a
 def _warn(path, msg:str): warnings.warn(f"{path}: {msg}", ImageWarning, stacklevel=3)
@@ -580,7 +581,7 @@ def _icc_for(path, icc:bytes|None, channels:int)->bytes|None:
     if space == want: return icc
     _warn(path, f"its ICC profile describes {space or 'nothing valid'}, not {want} pixels: not written (the output has no profile)")
 
-# %% ../nbs/16_photos.ipynb #054bcd7f
+# %% ../nbs/16_photos.ipynb #8532d05f
 JPEG_EXIF_MAX = 65533  # bytes of EXIF one JPEG APP1 segment can hold (65,535 less its length field)
 
 def _save_pil(im:Image.Image, path:Path, fmt:str, kw:dict)->Path:
