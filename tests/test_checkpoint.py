@@ -44,3 +44,11 @@ def test_check_state_dict_integer_buffers_kept():
     bn = torch.nn.BatchNorm2d(3).state_dict()
     assert check_state_dict(dict(bn), bn, "bn.pth") == bn
     assert unusable_tensor(bn) is None
+
+def test_unreadable_file_says_so(tmp_path, monkeypatch):
+    "A file the system refuses to read (permissions) is named as such, not as 'not a checkpoint'."
+    torch.save({"w": torch.zeros(2)}, tmp_path/"w.pth")
+    def denied(*a, **k): raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(torch, "load", denied)
+    with pytest.raises(CheckpointError) as e: load_checkpoint(tmp_path/"w.pth")
+    assert str(e.value) == f"{tmp_path/'w.pth'}: cannot read (Permission denied)"
