@@ -362,3 +362,11 @@ def test_bands_give_the_whole_photos_pixels(monkeypatch, net):
     banded = E._enhance_bands(a, net)
     d = np.abs(banded.astype(int) - whole)
     assert d.max() <= 1 and (d == 0).mean() > 0.99                # float summation order at most flips a rounding
+
+def test_damaged_lzw_tiff_is_one_line(tmp_path):
+    data = tiff_lzw(U16)
+    (tmp_path/"cut.tif").write_bytes(data[:-200])
+    flip = bytearray(data); flip[-300:-250] = b"\xff" * 50; (tmp_path/"flip.tif").write_bytes(bytes(flip))
+    for name in ("cut.tif", "flip.tif"):
+        with pytest.raises(ImageError) as e: read_image(tmp_path/name)
+        assert str(e.value).startswith(f"{tmp_path/name}: corrupt or truncated TIFF") and "\n" not in str(e.value), e.value
