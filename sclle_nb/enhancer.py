@@ -43,7 +43,7 @@ class Decoded(NamedTuple):
     meta: dict = {} # carried to the output: "icc_profile", "exif" (orientation reset to 1), "png_chunks" (gAMA, cHRM, sRGB), "extrasamples" (TIFF)
     frames: int = 1 # frames (GIF, WebP, APNG) or pages (TIFF) in the file; only the first is read
 
-# %% ../nbs/16_photos.ipynb #e3bfcad4
+# %% ../nbs/16_photos.ipynb #7132f02b
 def _readable_exts()->tuple[str, ...]:
     "Extensions of every format Pillow can open and decode, and of every TIFF variant tifffile knows."
     import tifffile
@@ -194,7 +194,7 @@ def _png_meta(chunks:list)->dict:
         if t == b"eXIf": meta["exif"] = d
     return meta
 
-# %% ../nbs/16_photos.ipynb #c2d3cf39
+# %% ../nbs/16_photos.ipynb #4d2243df
 def _too_big(path, w, h, max_pixels):
     _fail(path, f"{w}x{h} image ({w*h/1e6:.1f} MP) is over the {max_pixels/1e6:g} MP limit (max_pixels= / --max-megapixels)")
 
@@ -258,7 +258,7 @@ def _premultiply(a:np.ndarray)->np.ndarray:
     c = np.rint(a[..., :-1] * (a[..., -1:].astype(np.float64) / top)).astype(a.dtype)
     return np.concatenate([c, a[..., -1:]], -1)
 
-# %% ../nbs/16_photos.ipynb #28b23624
+# %% ../nbs/16_photos.ipynb #03049e15
 _LIBTIFF = None
 
 def _libtiff():
@@ -292,28 +292,37 @@ def _libtiff_decode(path, p)->np.ndarray|None:
     planes = spp if int(p.planarconfig) == 2 else 1
     c = 1 if planes > 1 else spp
     out = np.zeros((planes, h, w, c), dt)
-    with _NativeStderr():  # libtiff prints its complaints on file descriptor 2
-        tif = lib.TIFFOpen(os.fsencode(path), b"r")
-        if not tif: raise ValueError("libtiff cannot open it")
-        try:
-            tiled = lib.TIFFIsTiled(tif)
-            th, tw = (p.tilelength, p.tilewidth) if tiled else (min(p.rowsperstrip or h, h), w)
-            n, size = (lib.TIFFNumberOfTiles(tif), lib.TIFFTileSize(tif)) if tiled else (lib.TIFFNumberOfStrips(tif), lib.TIFFStripSize(tif))
-            read = lib.TIFFReadEncodedTile if tiled else lib.TIFFReadEncodedStrip
-            buf = np.empty(size, np.uint8)
-            across, down = -(-w // tw), -(-h // th)
-            for i in range(min(n, planes * across * down)):
-                pl, r = divmod(i, across * down); ty, tx = divmod(r, across)
-                y0, x0 = ty * th, tx * tw
-                rows = th if tiled else min(th, h - y0)   # a strip's last one is short; tiles are always whole
-                got = read(tif, i, buf.ctypes.data, size)
-                if got < rows * tw * c * dt.itemsize: raise ValueError(f"{'tile' if tiled else 'strip'} {i} cannot be decoded")
-                t = buf[:rows * tw * c * dt.itemsize].view(dt).reshape(rows, tw, c)
-                out[pl, y0:y0 + rows, x0:x0 + tw] = t[:h - y0, :w - x0]
-        finally: lib.TIFFClose(tif)
+    native = _NativeStderr()  # libtiff prints its complaints on file descriptor 2: kept for the message
+    try:
+        with native: _libtiff_read(lib, path, p, out, dt, planes, c)
+    except ValueError as e:
+        errs = [l for l in native.lines if "warning" not in l.lower()]
+        raise ValueError(errs[-1] if errs else str(e)) from None   # libtiff's own words: which strip, how many bytes
     return out[0] if planes == 1 else np.moveaxis(out[..., 0], 0, -1)
 
-# %% ../nbs/16_photos.ipynb #32a69e26
+def _libtiff_read(lib, path, p, out:np.ndarray, dt, planes:int, c:int):
+    "Fill `out` (planes,H,W,C) from the strips or tiles of the TIFF at `path`."
+    h, w = out.shape[1:3]
+    tif = lib.TIFFOpen(os.fsencode(path), b"r")
+    if not tif: raise ValueError("libtiff cannot open it")
+    try:
+        tiled = lib.TIFFIsTiled(tif)
+        th, tw = (p.tilelength, p.tilewidth) if tiled else (min(p.rowsperstrip or h, h), w)
+        n, size = (lib.TIFFNumberOfTiles(tif), lib.TIFFTileSize(tif)) if tiled else (lib.TIFFNumberOfStrips(tif), lib.TIFFStripSize(tif))
+        read = lib.TIFFReadEncodedTile if tiled else lib.TIFFReadEncodedStrip
+        buf = np.empty(size, np.uint8)
+        across, down = -(-w // tw), -(-h // th)
+        for i in range(min(n, planes * across * down)):
+            pl, r = divmod(i, across * down); ty, tx = divmod(r, across)
+            y0, x0 = ty * th, tx * tw
+            rows = th if tiled else min(th, h - y0)   # a strip's last one is short; tiles are always whole
+            got = read(tif, i, buf.ctypes.data, size)
+            if got < rows * tw * c * dt.itemsize: raise ValueError(f"{'tile' if tiled else 'strip'} {i} cannot be decoded")
+            t = buf[:rows * tw * c * dt.itemsize].view(dt).reshape(rows, tw, c)
+            out[pl, y0:y0 + rows, x0:x0 + tw] = t[:h - y0, :w - x0]
+    finally: lib.TIFFClose(tif)
+
+# %% ../nbs/16_photos.ipynb #350b26b6
 _PNM = re.compile(rb"P([2356])(?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)\s")
 
 def _pnm16(path, data:bytes, max_pixels)->np.ndarray|None:
@@ -581,7 +590,7 @@ def _icc_for(path, icc:bytes|None, channels:int)->bytes|None:
     if space == want: return icc
     _warn(path, f"its ICC profile describes {space or 'nothing valid'}, not {want} pixels: not written (the output has no profile)")
 
-# %% ../nbs/16_photos.ipynb #8532d05f
+# %% ../nbs/16_photos.ipynb #24d80025
 JPEG_EXIF_MAX = 65533  # bytes of EXIF one JPEG APP1 segment can hold (65,535 less its length field)
 
 def _save_pil(im:Image.Image, path:Path, fmt:str, kw:dict)->Path:
