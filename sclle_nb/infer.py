@@ -148,10 +148,19 @@ from .curves import le_curve
 _P = [1, 1]
 _PACKED = weakref.WeakKeyDictionary()  # model -> its weights in oneDNN's layout (reordering bf16 weights takes ~5 ms each)
 
-def _fused_ok(model, x:Tensor)->bool:
-    "Can the oneDNN fused-kernel path run? (CPU tensors, oneDNN present, a DCENet-shaped model)"
+def _fused_ok(model, x:Tensor, dt=torch.float32)->bool:
+    "Can the oneDNN fused-kernel path run? (CPU tensors, oneDNN present, a DCENet-shaped model, `dt` kernels on this CPU)"
     return (x.device.type == "cpu" and torch.backends.mkldnn.is_available()
-            and hasattr(torch.ops.mkldnn, "_convolution_pointwise") and hasattr(model, "e_conv7"))
+            and hasattr(torch.ops.mkldnn, "_convolution_pointwise") and hasattr(model, "e_conv7")
+            and (dt is torch.float32 or _bf16_kernels()))
+
+_BF16 = []
+def _bf16_kernels()->bool:
+    "Does oneDNN have bf16 convolution kernels on this CPU? (They need AVX-512 or AVX-NE-CONVERT; asked once.)"
+    if not _BF16:
+        try: torch.ops.mkldnn._reorder_convolution_weight(torch.zeros(8, 3, 3, 3, dtype=torch.bfloat16), _P, _P, _P, 1, [1, 3, 8, 8]); _BF16.append(True)
+        except RuntimeError: _BF16.append(False)
+    return _BF16[0]
 
 def _packer(model, dt, N, H, W):
     "pack(w, part) and bias(m): weights in oneDNN's blocked layout and biases in `dt`, made once and cached."
@@ -176,7 +185,7 @@ def fused_maps(model, # the enhancement network (a DCENet)
               )->Tensor:
     "The network's raw tanh output r = -alpha (N,24,H,W), via fused oneDNN kernels when possible."
     dt = torch.bfloat16 if precision == "bf16" else torch.float32
-    if not _fused_ok(model, x):
+    if not _fused_ok(model, x, dt):   # elsewhere, and for bf16 on a CPU without bf16 kernels: autocast
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"): return -model.curve_maps(x)
     cp, (pack, bias) = torch.ops.mkldnn._convolution_pointwise, _packer(model, dt, x.shape[0], x.shape[2], x.shape[3])
     def conv(t, m, act="relu"): return cp(t, pack(m.weight), bias(m), _P, _P, _P, 1, act, [], "")
