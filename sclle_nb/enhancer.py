@@ -43,7 +43,7 @@ class Decoded(NamedTuple):
     meta: dict = {} # carried to the output: "icc_profile", "exif" (orientation reset to 1), "png_chunks" (gAMA, cHRM, sRGB), "extrasamples" (TIFF)
     frames: int = 1 # frames (GIF, WebP, APNG) or pages (TIFF) in the file; only the first is read
 
-# %% ../nbs/16_photos.ipynb #7132f02b
+# %% ../nbs/16_photos.ipynb #22b81fe3
 def _readable_exts()->tuple[str, ...]:
     "Extensions of every format Pillow can open and decode, and of every TIFF variant tifffile knows."
     import tifffile
@@ -194,7 +194,7 @@ def _png_meta(chunks:list)->dict:
         if t == b"eXIf": meta["exif"] = d
     return meta
 
-# %% ../nbs/16_photos.ipynb #4d2243df
+# %% ../nbs/16_photos.ipynb #0f7d9fad
 def _too_big(path, w, h, max_pixels):
     _fail(path, f"{w}x{h} image ({w*h/1e6:.1f} MP) is over the {max_pixels/1e6:g} MP limit (max_pixels= / --max-megapixels)")
 
@@ -258,7 +258,7 @@ def _premultiply(a:np.ndarray)->np.ndarray:
     c = np.rint(a[..., :-1] * (a[..., -1:].astype(np.float64) / top)).astype(a.dtype)
     return np.concatenate([c, a[..., -1:]], -1)
 
-# %% ../nbs/16_photos.ipynb #03049e15
+# %% ../nbs/16_photos.ipynb #81c3245c
 _LIBTIFF = None
 
 def _libtiff():
@@ -322,7 +322,7 @@ def _libtiff_read(lib, path, p, out:np.ndarray, dt, planes:int, c:int):
             out[pl, y0:y0 + rows, x0:x0 + tw] = t[:h - y0, :w - x0]
     finally: lib.TIFFClose(tif)
 
-# %% ../nbs/16_photos.ipynb #350b26b6
+# %% ../nbs/16_photos.ipynb #6ee7978b
 _PNM = re.compile(rb"P([2356])(?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)\s")
 
 def _pnm16(path, data:bytes, max_pixels)->np.ndarray|None:
@@ -590,7 +590,7 @@ def _icc_for(path, icc:bytes|None, channels:int)->bytes|None:
     if space == want: return icc
     _warn(path, f"its ICC profile describes {space or 'nothing valid'}, not {want} pixels: not written (the output has no profile)")
 
-# %% ../nbs/16_photos.ipynb #24d80025
+# %% ../nbs/16_photos.ipynb #a59d3737
 JPEG_EXIF_MAX = 65533  # bytes of EXIF one JPEG APP1 segment can hold (65,535 less its length field)
 
 def _save_pil(im:Image.Image, path:Path, fmt:str, kw:dict)->Path:
@@ -953,7 +953,9 @@ def _setup(args)->tuple:
     opts = {k: getattr(args, k) for k in ("scale", "tile", "overlap", "precision") if getattr(args, k) is not None}
     try: infer(model, torch.zeros(1, 3, 8, 8, device=device), **opts)  # bad options: one usage error, not one per file
     except (ValueError, TypeError) as e: raise ValueError(f"invalid option: {_first_line(e)}") from None
-    except Exception as e: raise ValueError(f"--device {args.device}: the model cannot run there ({type(e).__name__}: {_first_line(e)})") from None
+    except Exception as e:
+        where = f"--device {args.device}: the model cannot run there" if device.type != "cpu" else "the model cannot run"
+        raise ValueError(f"{where} ({type(e).__name__}: {_first_line(e)})") from None
     return model, {**opts, "compile": True} if args.compile else opts
 
 def _ids(files)->set:
