@@ -111,7 +111,9 @@ def test_api_refuses_without_opening(tmp_path):
 
 # ---------------------------------------------------------------- 5. names near the limit; 6. signals from outside
 def test_temporary_names_are_short_and_fixed(tmp_path):
-    names = {temp_name(tmp_path).name for _ in range(50)}
+    ts = [temp_name(tmp_path/"photo.png") for _ in range(50)]
+    names = {t.name for t in ts}
+    assert all(t.parent == tmp_path for t in ts)                # beside the destination: the rename stays in one file system
     assert len(names) == 50 and len({len(n) for n in names}) == 1 and all(n.startswith(".sclle-") and len(n) < 40 for n in names)
     long = "x" * 246 + ".png"                                  # 250 bytes: fits, and so does the temporary name
     Image.fromarray(sample_rgb()).save(tmp_path/long)
