@@ -56,8 +56,8 @@ class Page:
         self.isolated = self.pg.evaluate("crossOriginIsolated")
     def run(self, path, mode, h, w)->tuple[dict, np.ndarray]:
         pg = self.pg
-        pg.check(f"input[name=mode][value={mode}]")
-        pg.wait_for_function("() => document.getElementById('cancel').hidden", timeout=900000)
+        idle = lambda: (pg.wait_for_timeout(50), pg.wait_for_function("() => !window.sclleBusy()", timeout=900000))
+        idle(); pg.check(f"input[name=mode][value={mode}]"); idle()
         pg.evaluate("() => { window.sclleLast = null; }")
         pg.set_input_files("#file", str(path))
         pg.wait_for_function("() => window.sclleLast || !document.getElementById('message').hidden", timeout=900000)

@@ -60,6 +60,9 @@ def served_site():
     pages = json.loads((SITE/"pages.json").read_text())
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *a): pass
+        def handle(self):
+            try: super().handle()
+            except (BrokenPipeError, ConnectionResetError): pass   # the browser dropped a request it no longer needs
     srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(SITE)))
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try: yield f"http://127.0.0.1:{srv.server_address[1]}", pages

@@ -15,7 +15,7 @@ const opts = new URLSearchParams(location.search);   // ?threads=N: a thread cou
 const cores = navigator.hardwareConcurrency || 1;
 ort.env.wasm.wasmPaths = new URL("vendor/ort/", location.href).href;
 ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.max(1, Math.min(+(opts.get("threads") || cores), cores, 16)) : 1;
-ort.env.wasm.simd = true;
+ort.env.wasm.proxy = opts.get("proxy") !== "0";   // inference in a worker: the page stays responsive during a run
 const sessions = {};
 function session(mode) {
   if (!sessions[mode]) sessions[mode] = ort.InferenceSession.create(MODELS[mode], {executionProviders: ["wasm"], graphOptimizationLevel: "all"});
@@ -34,7 +34,7 @@ function progress(value) {   // a fraction, or null for "working, no fraction kn
   if (value !== undefined) window.sclleProgress.push(value);   // what was shown, for the page's tests
   if (value === null) p.removeAttribute("value"); else if (value !== undefined) p.value = value;
 }
-const nextFrame = () => new Promise((r) => setTimeout(r, 0));   // let the page draw the progress and take a click
+const nextFrame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));   // the page draws the progress, takes a click
 const mpOf = (w, h) => w * h / 1e6;
 const tooBig = (name, mp, mode) =>
   `${name} is ${mp.toFixed(1)} megapixels: the ${mode} mode takes photos up to ${MAX_MP[mode]} MP` +
@@ -284,6 +284,7 @@ async function choose(file) {
 $("file").addEventListener("change", (e) => { choose(e.target.files[0]); e.target.value = ""; });
 document.querySelectorAll("input[name=mode]").forEach((r) => r.addEventListener("change", () => { if (photo) start(); }));
 $("cancel").addEventListener("click", () => { if (job) { job.cancelled = true; say("Cancelling…"); } });
+window.sclleBusy = () => job !== null;   // for the page's tests and benchmark
 const drop = $("drop");
 ["dragenter", "dragover"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.add("over"); }));
 ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
