@@ -57,7 +57,8 @@ class Page:
     def run(self, path, mode, h, w)->tuple[dict, np.ndarray]:
         pg = self.pg
         idle = lambda: (pg.wait_for_timeout(50), pg.wait_for_function("() => !window.sclleBusy()", timeout=900000))
-        idle(); pg.check(f"input[name=mode][value={mode}]"); idle()
+        idle()   # the mode set without its change event, which would enhance the photo already shown again
+        pg.evaluate("m => { document.querySelector(`input[name=mode][value=${m}]`).checked = true; }", mode)
         pg.evaluate("() => { window.sclleLast = null; }")
         pg.set_input_files("#file", str(path))
         pg.wait_for_function("() => window.sclleLast || !document.getElementById('message').hidden", timeout=900000)

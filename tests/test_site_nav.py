@@ -5,7 +5,7 @@ inside the site (API names, source views) and no stderr noise from tools on any 
 
 Uses the same built site as test_browser_site.py (built here when stale; SCLLE_SITE_PREBUILT=1 uses _site/ as it is).
 Screenshots: screenshots/nav_*.png."""
-import json, re
+import json, os, re
 from pathlib import Path
 from urllib.parse import urlsplit, unquote
 import pytest
@@ -127,13 +127,12 @@ def test_links_stay_in_the_site():
     bad, api, src = [], 0, 0
     for n, h in html.items():
         if not n.startswith("source/"): assert not OWN.search(h), f"{n}: mentions {OWN.search(h).group(0)}"
-        for m in re.finditer(r'(?:href|src)="([^"]+)"', h):
+        for m in re.finditer(r'<(?:a|link|img|script)\b[^>]*?\s(?:href|src)="([^"]+)"', h):
             u = m.group(1)
             if OWN.search(u): bad.append((n, u)); continue
             if re.match(r"[a-z]+:|#|data:|blob:", u): continue
             path, _, frag = u.partition("#")
-            target = (Path(n).parent/path).as_posix() if path else n
-            target = re.sub(r"[^/]+/\.\./", "", target)
+            target = os.path.normpath((Path(n).parent/path).as_posix()) if path else n
             if not (SITE/target).exists(): bad.append((n, u)); continue
             if frag and target.endswith(".html") and unquote(frag) not in ids.get(target, ()):
                 if not target.startswith("source/") or source_fresh: bad.append((n, u))
