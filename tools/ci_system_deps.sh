@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System packages the browser tests and the docs site need: Debian's chromium (never a browser downloaded by
 # playwright) and npm; then the scripts the static site serves from its own folder (widget manager, require.js, MathJax,
-# onnxruntime-web), fetched once with `npm pack` (npm's configuration says where from), checked against their pinned
+# onnxruntime-web, MiniSearch for the search, fast-png with fflate and iobuffer for 16-bit PNGs), fetched once with `npm pack` (npm's configuration says where from), checked against their pinned
 # sha512 integrity and cached in .sclle_cache/vendor/ (later builds are offline).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
