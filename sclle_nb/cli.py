@@ -54,7 +54,7 @@ def check_device(name:str, # "auto", "cpu", "cuda", "cuda:I" or "mps"
     import torch
     if name == "auto": return name
     try: d = torch.device(name)
-    except Exception as e: raise ValueError(f"{option} {name}: {first_line(e)}") from None
+    except Exception: raise ValueError(f"{option} {name}: not a device name (auto, cpu, cuda[:i] or mps)") from None
     if d.type == "cuda":
         n = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if n == 0: raise ValueError(f"{option} {name}: this machine has no CUDA GPU")
