@@ -199,3 +199,29 @@ def test_sixteen_bit_png_is_read_at_16_bits(page, tmp_path):
     assert np.abs(got.astype(int) - want.astype(int)).max() <= 257              # fast mode's 16-bit result, within a level
     shot(page, "try_16bit")
     assert not page.errors, page.errors
+
+def test_webgpu_equals_python(site, tmp_path):
+    "WebGPU (chromium's software adapter here): the fast mode's network on the GPU backend, pixels as Python's."
+    from playwright.sync_api import sync_playwright
+    from sclle_nb.enhancer import enhance
+    from _browser import CHROMIUM, ARGS
+    base, _ = site
+    path, img = photo(tmp_path)
+    args = [a for a in ARGS if a != "--disable-gpu"] + ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader", "--enable-features=Vulkan"]
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        pg = b.new_page(viewport={"width": 1280, "height": 1000}); pg.errors = []
+        pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+        pg.goto(f"{base}/try.html?ep=webgpu", wait_until="load")
+        if not pg.evaluate("async () => !!(navigator.gpu && await navigator.gpu.requestAdapter())"):
+            b.close(); pytest.skip("this chromium offers no WebGPU adapter")
+        pg.wait_for_function("() => window.sclleReady === true", timeout=300000)
+        assert "GPU (WebGPU)" in pg.locator("#engine").inner_text()
+        rep = run(pg, path, "fast")
+        assert rep["threads"] == "webgpu"
+        d = np.abs(pixels(pg, *img.shape[:2]).astype(int) - enhance(img, scale=0.25).astype(int))
+        print(f"WebGPU fast: {img.shape[1]}x{img.shape[0]} in {rep['ms']/1000:.1f} s, max |page - python| = {d.max()}")
+        assert d.max() <= TOL and np.mean(d > 0) < 0.01
+        shot(pg, "try_webgpu")
+        assert not pg.errors, pg.errors
+        b.close()

@@ -41,7 +41,7 @@ PACKAGES = [
      {r"package/es5/(tex-chtml-full\.js|output/chtml/fonts/woff-v2/[\w-]+\.woff)": "mathjax/{0}"}),
     ("onnxruntime-web", "1.30.0",
      "sha512-q0y+JrrtukXSzsBWEMccVfqX25LRmosXHF+CaRJmg8pZClzcV7svNc4rKY3jL02Vb7QmRMDs1SigqR4CXAfKYQ==",
-     {r"package/dist/(ort\.wasm\.min\.js|ort-wasm-simd-threaded\.(wasm|mjs))": "ort/{0}"}),
+     {r"package/dist/(ort\.(wasm|webgpu)\.min\.js|ort-wasm-simd-threaded\.(asyncify\.)?(wasm|mjs))": "ort/{0}"}),
     ("minisearch", "7.2.0",   # the site's search (ES module: require.js on the lesson pages would claim a UMD build)
      "sha512-dqT2XBYUOZOiC5t2HRnwADjhNS2cecp9u+TJRiJ1Qp/f5qjkeT5APcGPjHw+bz89Ms8Jp+cG4AlE+QZ/QnDglg==",
      {r"package/dist/es/(index\.js|SearchableMap\.js)": "minisearch/{0}", r"package/(LICENSE\.txt)": "minisearch/{0}"}),
@@ -86,7 +86,7 @@ def _fetch(pkg:str, ver:str, integrity:str)->Path:
 def vendor()->Path:
     "Make sure VENDOR/files holds the widget manager, require.js, MathJax and onnxruntime-web; return that folder."
     out, stamp = VENDOR/"files", VENDOR/"files"/".complete"
-    key = json.dumps([p[:3] for p in PACKAGES])
+    key = json.dumps(PACKAGES)   # names, versions, digests and the files taken: a change re-extracts
     if stamp.exists() and stamp.read_text() == key: return out
     if out.exists(): shutil.rmtree(out)
     for pkg, ver, integ, pats in PACKAGES:

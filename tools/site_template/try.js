@@ -1,5 +1,5 @@
-// The Try-it page: the reader's photo enhanced in the browser by onnxruntime-web (WebAssembly, on every core when the
-// page is cross-origin isolated) running DCE-Net's ONNX graphs. Nothing leaves the page: no request carries the photo.
+// The Try-it page: the reader's photo enhanced in the browser by onnxruntime-web (WebGPU on a hardware adapter, else
+// WebAssembly, on every core when the page is cross-origin isolated) running DCE-Net's ONNX graphs. Nothing leaves the page: no request carries the photo.
 //   exact: models/dcenet.onnx (network and curves) tile by tile, each tile with the network's 7-pixel margin.
 //   fast:  the photo shrunk here (antialiased bilinear, as sclle_nb.infer.downsample), models/dcenet_maps.onnx gives
 //          its raw curve maps, and they are stretched (bilinear: the width, then the height) and the curves applied
@@ -13,12 +13,30 @@ const $ = (id) => document.getElementById(id);
 const opts = new URLSearchParams(location.search);   // ?threads=N: a thread count (for measuring); ?ep=webgpu
 
 const cores = navigator.hardwareConcurrency || 1;
-ort.env.wasm.wasmPaths = new URL("vendor/ort/", location.href).href;
-ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.max(1, Math.min(+(opts.get("threads") || cores), cores, 16)) : 1;
-ort.env.wasm.proxy = opts.get("proxy") !== "0";   // inference in a worker: the page stays responsive during a run
 const sessions = {};
+let backend = "wasm";   // or "webgpu"
+
+function loadScript(src) {
+  return new Promise((ok, fail) => { const s = document.createElement("script"); s.src = src; s.onload = ok; s.onerror = () => fail(new Error(`${src} did not load`)); document.head.appendChild(s); });
+}
+async function gpuAdapter() {
+  // A WebGPU adapter worth using: a hardware one, or any when the address asks for it (?ep=webgpu; ?ep=wasm: never).
+  if (opts.get("ep") === "wasm" || !navigator.gpu) return null;
+  try {
+    const a = await navigator.gpu.requestAdapter();
+    return a && (opts.get("ep") === "webgpu" || !(a.isFallbackAdapter || (a.info && a.info.isFallbackAdapter))) ? a : null;
+  } catch (e) { return null; }
+}
+const ready = (async () => {
+  backend = (await gpuAdapter()) ? "webgpu" : "wasm";
+  await loadScript(`vendor/ort/ort.${backend}.min.js`);
+  ort.env.wasm.wasmPaths = new URL("vendor/ort/", location.href).href;
+  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.max(1, Math.min(+(opts.get("threads") || cores), cores, 16)) : 1;
+  ort.env.wasm.proxy = backend === "wasm" && opts.get("proxy") !== "0";   // inference in a worker: the page stays responsive
+})();
 function session(mode) {
-  if (!sessions[mode]) sessions[mode] = ort.InferenceSession.create(MODELS[mode], {executionProviders: ["wasm"], graphOptimizationLevel: "all"});
+  if (!sessions[mode]) sessions[mode] = ready.then(() => ort.InferenceSession.create(MODELS[mode],
+    {executionProviders: backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"], graphOptimizationLevel: "all"}));
   return sessions[mode];
 }
 
@@ -231,7 +249,7 @@ async function enhance(run) {
     const c = $("after"); c.width = p.width; c.height = p.height;
     c.getContext("2d").putImageData(new ImageData(out.view, p.width, p.height), 0, 0);
     $("mode-shown").textContent = mode; $("result").hidden = false;
-    const threads = ort.env.wasm.numThreads;
+    const threads = backend === "webgpu" ? "webgpu" : ort.env.wasm.numThreads;
     window.sclleLast = {mode, ms, width: p.width, height: p.height, name: p.name, bits: p.max === 65535 ? 16 : 8, threads, ...(run.parts || {})};
     say(`Done: ${p.width}×${p.height} (${mp.toFixed(2)} MP) in ${(ms / 1000).toFixed(1)} s, ${mode} mode.`);
     offer(p, out, c);
@@ -290,9 +308,11 @@ const drop = $("drop");
 ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
 drop.addEventListener("drop", (e) => choose(e.dataTransfer.files[0]));
 
-const th = ort.env.wasm.numThreads;
-$("engine").textContent = self.crossOriginIsolated
-  ? `It runs on ${th} WebAssembly thread${th > 1 ? "s" : ""} (this device has ${cores} core${cores > 1 ? "s" : ""}).`
-  : "It runs on one WebAssembly thread: this page is not cross-origin isolated here.";
+ready.then(() => {
+  const th = ort.env.wasm.numThreads;
+  $("engine").textContent = backend === "webgpu" ? "The network runs on this device's GPU (WebGPU)."
+    : self.crossOriginIsolated ? `It runs on ${th} WebAssembly thread${th > 1 ? "s" : ""} (this device has ${cores} core${cores > 1 ? "s" : ""}).`
+    : "It runs on one WebAssembly thread: this page is not cross-origin isolated here.";
+});
 session("exact").then(() => { if (!job) say("Ready: choose a photo."); window.sclleReady = true; },
                       (e) => { complain(`The model could not be loaded: ${e.message || e}`); say(""); });
