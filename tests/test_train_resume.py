@@ -1,6 +1,6 @@
 """Training faults: exact resume, SIGKILL during a checkpoint write, killed runs, corrupt and malicious checkpoints,
 unwritable or full output folders, NaN losses found without a host sync per step. Tiny: 32-pixel crops, a few steps, CPU."""
-import os, sys, time, signal, pickle, subprocess, textwrap
+import os, sys, time, shutil, signal, pickle, subprocess, textwrap
 from pathlib import Path
 import pytest, torch
 from sclle_nb import train as T
@@ -102,7 +102,7 @@ def test_unwritable_or_full_output_fails_before_training(tmp_path, monkeypatch):
     if os.geteuid() != 0:                                         # root ignores permission bits
         ro = tmp_path/"ro"; ro.mkdir(); ro.chmod(0o500)
         with pytest.raises(T.OutputDirError, match="not writable"): trainer(ro, 2)
-    monkeypatch.setattr(T.shutil, "disk_usage", lambda p: type("U", (), {"free": 1 << 20})())
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: type("U", (), {"free": 1 << 20})())
     with pytest.raises(T.OutputDirError, match="MiB free"): trainer(tmp_path/"full", 2)
     rc = train_cli(["--out", str(tmp_path/"file"/"run"), "--steps", "1"])
     assert rc == 1
@@ -179,3 +179,14 @@ def test_int_indexed_data_replays_through_seeded(tmp_path):
     "An integer-indexed data set drawing from the global generators replays exactly when wrapped in `Seeded`."
     ds = T.Seeded(DarkPhotos(crop=32, n=4, names=("coffee",)))
     assert torch.equal(ds[(1, 7)]["low"], ds[(1, 7)]["low"]) and not torch.equal(ds[(1, 7)]["low"], ds[(1, 8)]["low"])
+
+@pytest.mark.parametrize("where", ["train", "durable"])
+def test_fault_hook_reaches_the_trainer(tmp_path, monkeypatch, where):
+    "The fault hook can be set on either module; a save that fails in it keeps the previous checkpoint, no temporary file."
+    from sclle_nb import durable
+    a = trainer(tmp_path/"a", 2, ckpt_every=2); a.fit()
+    before = (tmp_path/"a"/"checkpoint.pt").read_bytes()
+    def fail(tmp, path): assert tmp.exists(); raise OSError(5, "Input/output error")
+    monkeypatch.setattr(T if where == "train" else durable, "_BEFORE_REPLACE", fail)
+    with pytest.raises(OSError, match="Input/output error.*previous one is kept"): a.save()
+    assert (tmp_path/"a"/"checkpoint.pt").read_bytes() == before and not list((tmp_path/"a").glob(".sclle-*"))
