@@ -21,7 +21,7 @@ from .enhancer import read_image, ImageError
 from .loading import within_budget, ImageList, DecodeOnce, scan_headers, warn_skipped  # lesson 18: fast loading
 from .loading import IMAGE_EXTS, list_images, contrast_layout, cityscapes_files  # lesson 18: files on disk
 from .loading import EpochSampler, worker_init  # lesson 18: batches that do not depend on the workers
-from .street import street_scene, ROAD, SIDEWALK, BUILDING, SKY, POLE, CAR  # lesson 06a; kept importable from here
+from .street import street_scene, ROAD, SIDEWALK, BUILDING, SKY, POLE, CAR  # lesson 18a; kept importable from here
 
 # %% auto #0
 __all__ = ['EMBEDDED_PHOTOS', 'HELD_OUT', 'EMBEDDED_DARK_EV', 'read_rgb8', 'resize_to', 'ContrastPool', 'fit_short_side',
