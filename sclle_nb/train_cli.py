@@ -134,6 +134,7 @@ def check_run_folder(out:str|Path, # the output folder
                      overwrite:bool=False, # --overwrite: start over, replacing an earlier run's files
                      inputs:list=(), # files the run reads (--init, --vgg, --seg, --config): never written
                      names:tuple=RUN_FILES, # the files the run writes there
+                     hint:str="continue it with --resume, or start over with --overwrite", # what the refusal suggests
                     )->dict:
     "Before any work: one `OutputError` line unless the run may write `out`; the earlier run's files to replace, with their modes."
     out = Path(out); ck = out/"checkpoint.pt"
@@ -143,7 +144,7 @@ def check_run_folder(out:str|Path, # the output folder
         try: p = check_output(out/n, overwrite=overwrite or own, inputs=[i for i in inputs if i], what="--out")
         except OutputError as e:
             if "already exists" not in str(e): raise
-            raise OutputError(f"--out {out} holds an earlier run ({n}): continue it with --resume, or start over with --overwrite") from None
+            raise OutputError(f"--out {out} holds an earlier run ({n}): {hint}") from None
         if p.is_file(): old[p] = p.stat().st_mode & 0o7777
     return {} if own else old   # continued: the run's own files; else they go before training starts (no mixed log)
 
@@ -316,7 +317,7 @@ def demo_cli(argv:list[str]|None=None)->int:
             check_device(a.device)
             cfg = _demo_config(a)
             old = check_run_folder(cfg.out, None, a.overwrite, [cfg.init if cfg.init not in ("default", "random") else None, a.images],
-                                   names=RUN_FILES + ("before_after.png", "losses.png"))
+                                   names=RUN_FILES + ("before_after.png", "losses.png"), hint="pass --overwrite to replace it")
             which = "the photos given" if a.images else "scikit-image photos the built-in training data never uses, darkened"
             print(f"sclle demo: will enhance {', '.join(n for n, _ in imgs)} ({which})")
             print(f"sclle demo: training for up to {a.minutes:g} min ({a.mode} objective, {a.crop}px crops, batch {a.batch}, {a.precision})")
