@@ -2,7 +2,7 @@
 `sclle` process, leaves every file it must not touch byte for byte and permission for permission as it was (sha256 and
 mode of every file before and after), and says why in one line; `--overwrite` replaces only what it may, keeping the
 mode. Bad weights, devices and options are one line naming the file or option, never a traceback or a raw warning."""
-import hashlib, os, stat, subprocess, sys
+import hashlib, os, stat, subprocess, sys, warnings
 from pathlib import Path
 import numpy as np
 import pytest
@@ -44,11 +44,14 @@ def weights(tmp_path)->Path:
     return save_dcenet(load_dcenet("random", seed=3), tmp_path/"w.pth")
 
 def bad_checkpoints(d:Path)->list[Path]:
-    "A meta-device and a sparse-tensor checkpoint: torch itself fails on them with tracebacks."
+    "Meta-device, sparse and complex tensors, a TorchScript archive: torch fails on them with tracebacks or raw warnings."
     sd = DCENet().state_dict()
     torch.save({k: v.to("meta") for k, v in sd.items()}, d/"meta.pth")
     torch.save({k: v.to_sparse() for k, v in sd.items()}, d/"sparse.pth")
-    return [d/"meta.pth", d/"sparse.pth"]
+    torch.save({k: v.to(torch.complex64) for k, v in sd.items()}, d/"complex.pth")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore"); torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), d/"script.pth")
+    return [d/"meta.pth", d/"sparse.pth", d/"complex.pth", d/"script.pth"]
 
 # ---- sclle export -------------------------------------------------------------------------------------------------
 def test_export_never_writes_over_a_photo_its_weights_a_link_or_a_device(tmp_path, weights):
@@ -136,6 +139,15 @@ def test_train_offline_without_vgg16_is_one_line(tmp_path, torch_home, monkeypat
     err = capsys.readouterr().err
     one_line(err, "VGG16", str(torch_home)); assert len(err.strip().splitlines()) == 1
     assert "SCLLE_OFFLINE" not in os.environ                             # set for the run only
+
+def test_train_skipping_broken_files_warns_in_one_line(tmp_path, capsys):
+    from sclle_nb.train_cli import train_cli
+    (tmp_path/"data").mkdir()
+    for i in range(3): photo(tmp_path/"data"/f"{i}.png", size=(40, 40))
+    (tmp_path/"data"/"broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    assert train_cli(["--steps", "1", "--out", str(tmp_path/"o"), "--data", str(tmp_path/"data"), "--batch", "1", *TINY]) == 0
+    err = capsys.readouterr().err
+    assert "sclle train: warning:" in err and "broken.png" in err and "warnings.warn" not in err and "UserWarning" not in err, err
 
 def test_train_help_says_where_deeplab_comes_from():
     from sclle_nb.train_cli import train_parser
