@@ -22,20 +22,24 @@ def site():
     with served_site() as s: yield s
 
 @pytest.fixture(scope="module")
-def page(site):
+def pw(site):
+    "One playwright for the module (a second one cannot start inside the first)."
     from playwright.sync_api import sync_playwright
+    with sync_playwright() as p: yield p
+
+@pytest.fixture(scope="module")
+def page(site, pw):
     base, _ = site
-    with sync_playwright() as p:
-        b = launch(p)
-        pg = b.new_page(viewport={"width": 1280, "height": 1000})
-        pg.errors, pg.foreign = [], []
-        pg.on("console", lambda m: pg.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-        pg.on("pageerror", lambda e: pg.errors.append(f"page error: {e}"))
-        pg.on("request", lambda r: pg.foreign.append(r.url) if not re.match(r"(https?://127\.0\.0\.1[:/]|data:|blob:|about:)", r.url) else None)
-        pg.goto(f"{base}/try.html", wait_until="load")
-        pg.wait_for_function("() => window.sclleReady === true", timeout=120000)
-        yield pg
-        b.close()
+    b = launch(pw)
+    pg = b.new_page(viewport={"width": 1280, "height": 1000})
+    pg.errors, pg.foreign = [], []
+    pg.on("console", lambda m: pg.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(f"page error: {e}"))
+    pg.on("request", lambda r: pg.foreign.append(r.url) if not re.match(r"(https?://127\.0\.0\.1[:/]|data:|blob:|about:)", r.url) else None)
+    pg.goto(f"{base}/try.html", wait_until="load")
+    pg.wait_for_function("() => window.sclleReady === true", timeout=120000)
+    yield pg
+    b.close()
 
 def photo(tmp_path, name="dark.png", size=None)->tuple:
     "A dark test photo as a PNG file: a real low-light photo when the reference data is here, else a dimmed scikit-image one."
@@ -200,28 +204,26 @@ def test_sixteen_bit_png_is_read_at_16_bits(page, tmp_path):
     shot(page, "try_16bit")
     assert not page.errors, page.errors
 
-def test_webgpu_equals_python(site, tmp_path):
+def test_webgpu_equals_python(site, pw, tmp_path):
     "WebGPU (chromium's software adapter here): the fast mode's network on the GPU backend, pixels as Python's."
-    from playwright.sync_api import sync_playwright
     from sclle_nb.enhancer import enhance
     from _browser import CHROMIUM, ARGS
     base, _ = site
     path, img = photo(tmp_path)
     args = [a for a in ARGS if a != "--disable-gpu"] + ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader", "--enable-features=Vulkan"]
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
-        pg = b.new_page(viewport={"width": 1280, "height": 1000}); pg.errors = []
-        pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-        pg.goto(f"{base}/try.html?ep=webgpu", wait_until="load")
-        if not pg.evaluate("async () => !!(navigator.gpu && await navigator.gpu.requestAdapter())"):
-            b.close(); pytest.skip("this chromium offers no WebGPU adapter")
-        pg.wait_for_function("() => window.sclleReady === true", timeout=300000)
-        assert "GPU (WebGPU)" in pg.locator("#engine").inner_text()
-        rep = run(pg, path, "fast")
-        assert rep["threads"] == "webgpu"
-        d = np.abs(pixels(pg, *img.shape[:2]).astype(int) - enhance(img, scale=0.25).astype(int))
-        print(f"WebGPU fast: {img.shape[1]}x{img.shape[0]} in {rep['ms']/1000:.1f} s, max |page - python| = {d.max()}")
-        assert d.max() <= TOL and np.mean(d > 0) < 0.01
-        shot(pg, "try_webgpu")
-        assert not pg.errors, pg.errors
-        b.close()
+    b = pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+    pg = b.new_page(viewport={"width": 1280, "height": 1000}); pg.errors = []
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.goto(f"{base}/try.html?ep=webgpu", wait_until="load")
+    pg.wait_for_function("() => window.sclleReady === true", timeout=300000)   # (after the service worker's one reload)
+    if not pg.evaluate("async () => !!(navigator.gpu && await navigator.gpu.requestAdapter())"):
+        b.close(); pytest.skip("this chromium offers no WebGPU adapter")
+    assert "GPU (WebGPU)" in pg.locator("#engine").inner_text()
+    rep = run(pg, path, "fast")
+    assert rep["threads"] == "webgpu"
+    d = np.abs(pixels(pg, *img.shape[:2]).astype(int) - enhance(img, scale=0.25).astype(int))
+    print(f"WebGPU fast: {img.shape[1]}x{img.shape[0]} in {rep['ms']/1000:.1f} s, max |page - python| = {d.max()}")
+    assert d.max() <= TOL and np.mean(d > 0) < 0.01
+    shot(pg, "try_webgpu")
+    assert not pg.errors, pg.errors
+    b.close()
