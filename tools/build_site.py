@@ -277,10 +277,11 @@ def toc_html(headings:list[tuple])->str:
             + "".join(items) + "</ul></details></nav>")
 
 # ---- links: nbdev writes API links to the documentation host and "source" links to the repository host
-_DOCS = re.compile(r"https?://sclle-nb\.github\.io/sclle_nb/?([^\"'#\s<>)]*)(#[^\"'\s<>)]*)?")
-_SRC = re.compile(r"https?://github\.com/sclle-nb/sclle_nb/(?:blob|tree)/[^/\"'\s<>)]+/([\w./-]+)(?:#L(\d+))?")
+# (with no documentation host configured, nbdev writes them as root-absolute paths: href="/infer.html#infer", href="/blob/main/...")
+_DOCS = re.compile(r"(?:https?://sclle-nb\.github\.io/sclle_nb/?|(?<=href=[\"'])/(?=[\w.-]*\.html))([^\"'#\s<>)]*)(#[^\"'\s<>)]*)?")
+_SRC = re.compile(r"(?:https?://github\.com/sclle-nb/sclle_nb|(?<=href=[\"']))/(?:blob|tree)/[^/\"'\s<>)]+/([\w./-]+)(?:#L(\d+))?")
 _NB = re.compile(r"(href=[\"'])(?:\./)?([\w-]+\.ipynb)(#[^\"']*)?")
-_OWN_HOSTS = re.compile(r"(href|src)=[\"']https?://(sclle-nb\.github\.io|github\.com/sclle-nb)[^\"']*")
+_OWN_HOSTS = re.compile(r"(href|src)=[\"'](https?://(sclle-nb\.github\.io|github\.com/sclle-nb)|/(?!/))[^\"']*")
 
 def site_links(body:str, anchors:dict[str, dict[str, str]], nb_pages:dict[str, str], files:set|None=None)->str:
     "Links to the documentation host as relative links (anchors matched without case), repository links to the site's own copies."
