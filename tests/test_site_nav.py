@@ -163,3 +163,11 @@ def test_no_tool_noise_in_outputs():
     assert not any("gpuGetDeviceCount" in h for h in html.values())
     print("pages with stderr outputs (CLI error messages shown on purpose):", {n: len(e) for n, e in err.items() if e})
     assert not err.get("fast.html")
+
+MACHINE = re.compile(r"/root/|/home/\w|/work/|/tmp/\w|Downloading: \"http|urlopen error|Name or service not known")
+def test_no_machine_paths_or_fetches():
+    "No page shows a path of the machine that built it, or a weights download tried while building (the build is offline)."
+    pages = {**_html(), **{f"source/{p.name}": p.read_text() for p in (SITE/"source").glob("*.html")}}
+    hits = {n: sorted(set(MACHINE.findall(h)))[:3] for n, h in pages.items() if MACHINE.search(h)}
+    assert not hits, hits
+    assert str(ROOT) not in " ".join(pages.values())

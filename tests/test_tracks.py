@@ -61,3 +61,10 @@ def test_no_import_circle():
         return seen
     circles = sorted(f"{a} <-> {b}" for a in graph for b in graph[a] if a in reach(b, set()))
     assert not circles, f"modules that import each other (directly or through others): {circles}"
+
+MACHINE = re.compile(r"/root/|/home/\w|/work/|urlopen error|Downloading: \"http")
+@pytest.mark.parametrize("nb", NBS, ids=lambda p: p.stem)
+def test_saved_outputs_name_no_machine(nb):
+    "Saved outputs show no path of the machine that ran the notebook, and no weights download tried there."
+    outs = json.dumps([c.get("outputs", []) for c in json.loads(nb.read_text())["cells"]])
+    assert not MACHINE.search(outs) and str(ROOT) not in outs, MACHINE.findall(outs)[:3]

@@ -477,6 +477,7 @@ def main(argv=None)->int:
     t0 = time.time()
     if a.sidebar: write_sidebar(); return 0
     if a.vendor_only: log("vendor files in", vendor()); return 0
+    os.environ["SCLLE_OFFLINE"] = "1"   # nbdev-proc-nbs reruns import cells: the docs build never fetches weights
     if a.lenient and not a.no_proc: os.chdir(ROOT); proc_lenient()
     elif not a.no_proc:
         exe = Path(sys.executable).parent/"nbdev-proc-nbs"
