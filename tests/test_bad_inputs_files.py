@@ -138,7 +138,10 @@ def test_signal_from_outside_while_writing(sig, tmp_path):
     d, out = photo_folder(tmp_path/"in", 1), tmp_path/"out"
     assert sclle("enhance", d, "-o", out, "-w", "random", "-q")[0] == 0
     old = digest(out.iterdir())
-    p = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(d), str(out)], stderr=subprocess.PIPE, text=True)
+    # As a terminal's foreground job: a shell that started these tests in the background left SIGINT ignored, and
+    # the command rightly keeps an ignored signal ignored.
+    dfl = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    p = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(d), str(out)], stderr=subprocess.PIPE, text=True, preexec_fn=dfl)
     try:
         for _ in range(1200):
             if any(q.name.startswith(".sclle-") for q in out.iterdir()): break

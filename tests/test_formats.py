@@ -342,7 +342,9 @@ def test_a_small_file_declaring_49_megapixels_cannot_take_gigabytes(tmp_path):
                        capture_output=True, text=True, timeout=600)
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert res["rc"] == 0, res["err"]
-    assert res["maxrss_mb"] < 1500, res["maxrss_mb"]                  # the whole photo never exists as float
+    # The whole photo never exists as float: one float32 copy alone is 0.59 GB over the 1.17 GB this run needs at
+    # least, so 1.7 GB fails on any such copy while leaving room for the allocator's variance between runs (up to 1.57 GB seen).
+    assert res["maxrss_mb"] < 1700, res["maxrss_mb"]
     assert all(s[-1] == w and s[-2] * s[-1] <= E.BAND_PIXELS + 2 * 7 * w for s in res["seen"])   # bands, with their margins
     assert sum(s[-2] for s in res["seen"]) - 2 * 7 * (len(res["seen"]) - 1) == h
 
