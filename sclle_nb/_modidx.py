@@ -672,6 +672,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'sclle_nb.train_cli.demo_cli': ('train_cli.html#demo_cli', 'sclle_nb/train_cli.py'),
                                     'sclle_nb.train_cli.demo_images': ('train_cli.html#demo_images', 'sclle_nb/train_cli.py'),
                                     'sclle_nb.train_cli.demo_parser': ('train_cli.html#demo_parser', 'sclle_nb/train_cli.py'),
+                                    'sclle_nb.train_cli.fast_bf16': ('train_cli.html#fast_bf16', 'sclle_nb/train_cli.py'),
                                     'sclle_nb.train_cli.save_figure': ('train_cli.html#save_figure', 'sclle_nb/train_cli.py'),
                                     'sclle_nb.train_cli.train_cli': ('train_cli.html#train_cli', 'sclle_nb/train_cli.py'),
                                     'sclle_nb.train_cli.train_parser': ('train_cli.html#train_parser', 'sclle_nb/train_cli.py')},

@@ -346,12 +346,13 @@ def recursive_link_loop(tmp):
 
 # %% ../nbs/27_robustness.ipynb #32b1b765
 _CHILD = r"""
-import os, sys, time
+import os, signal, sys, time
 from pathlib import Path
 from unittest import mock
 from PIL import Image
 from sclle_nb.robustness import run_cli
 sig, what = int(sys.argv[1]), sys.argv[2]
+signal.signal(sig, signal.SIG_DFL)   # as in a terminal: a parent started under nohup or in the background leaves it ignored
 def write_then_signal(self, fp=None, *a, **k):
     Path(fp if what == "save" else self).write_bytes(b"half a file"); os.kill(os.getpid(), sig); time.sleep(30)  # lands mid-write
 with mock.patch.object(Image.Image if what == "save" else Path, what, write_then_signal):

@@ -13,12 +13,12 @@ from .cli import check_device, first_line, one_line_warnings
 from .dcenet import DEFAULT_WEIGHTS
 from .objective import ABLATIONS
 from .safe import Stopped, stop_on_signals, exit_status, atomic_write, check_output, OutputError
-from .train import MODES, PRECISIONS, TrainConfig, Trainer, TrainingError, read_log, plot_losses
+from .train import MODES, PRECISIONS, TrainConfig, Trainer, TrainingError, read_log, plot_losses, pick_device
 
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'train_parser', 'config_from_args', 'check_run_folder', 'train_cli', 'demo_images', 'save_figure',
-           'before_after', 'demo_parser', 'demo_cli']
+           'before_after', 'fast_bf16', 'demo_parser', 'demo_cli']
 
 # %% ../nbs/20_train_cli.ipynb #24592101
 def _kv(s:str):
@@ -256,6 +256,13 @@ def before_after(model:nn.Module, imgs:list[tuple[str, Tensor]]):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/20_train_cli.ipynb #5aa6d9aa
+def fast_bf16(device:torch.device)->bool:
+    "Does `device` run bfloat16 faster than float32? CUDA GPUs that support it, CPUs with oneDNN bf16 kernels."
+    if device.type == "cuda": return torch.cuda.is_bf16_supported()
+    if device.type == "cpu": return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return False
+
 # %% ../nbs/20_train_cli.ipynb #4031a3ad
 def demo_parser()->argparse.ArgumentParser:
     "The argument parser of `sclle demo`."
@@ -270,7 +277,8 @@ def demo_parser()->argparse.ArgumentParser:
     p.add_argument("--init", default="auto", help="auto (the package's default weights if installed), random, or a checkpoint")
     p.add_argument("--crop", type=int, default=96, help="training crop (default 96)")
     p.add_argument("--batch", type=int, default=2)
-    p.add_argument("--precision", choices=PRECISIONS, default="bf16", help="bf16 (default), fp32, fp16 (CUDA)")
+    p.add_argument("--precision", choices=("auto",) + PRECISIONS, default="auto",
+                   help="auto (default: bf16 where the device has fast bf16, else fp32), fp32, bf16, fp16 (CUDA)")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", dest="progress", action="store_false")
@@ -285,8 +293,9 @@ def _demo_config(a:argparse.Namespace)->TrainConfig:
         from sclle_nb.vgg import vgg16_cache_path
         if not vgg16_cache_path().exists(): vgg = "random"
     except ImportError: vgg = "random"
+    prec = a.precision if a.precision != "auto" else ("bf16" if fast_bf16(pick_device(a.device)) else "fp32")
     cfg = TrainConfig(mode=a.mode, crop=a.crop, batch=a.batch, steps=a.steps, minutes=a.minutes, seed=a.seed, device=a.device,
-                      precision=a.precision, out=str(a.out), init=init, vgg=vgg, seg=None, ckpt_every=10**9, log_every=5,
+                      precision=prec, out=str(a.out), init=init, vgg=vgg, seg=None, ckpt_every=10**9, log_every=5,
                       progress=a.progress)
     print(f"sclle demo: starting from {'the package default weights' if init == 'default' else init + ' weights'}")
     if vgg == "random":
@@ -318,7 +327,7 @@ def demo_cli(argv:list[str]|None=None)->int:
                                    names=RUN_FILES + ("before_after.png", "losses.png"), hint="pass --overwrite to replace it")
             which = "the photos given" if a.images else "scikit-image photos the built-in training data never uses, darkened"
             print(f"sclle demo: will enhance {', '.join(n for n, _ in imgs)} ({which})")
-            print(f"sclle demo: training for up to {a.minutes:g} min ({a.mode} objective, {a.crop}px crops, batch {a.batch}, {a.precision})")
+            print(f"sclle demo: training for up to {a.minutes:g} min ({a.mode} objective, {a.crop}px crops, batch {a.batch}, {cfg.precision})")
             t = _start(cfg, old); t.fit()
             print(f"sclle demo: trained {t.step} steps in {(time.time()-t0)/60:.1f} min")
             figs = _demo_figures(t, imgs, a.mode)

@@ -1,6 +1,6 @@
 """Helpers for the browser tests: Debian's chromium through playwright (never a downloaded browser), free ports,
 screenshots, and the static docs site built (when stale) and served on localhost."""
-import contextlib, functools, http.server, json, os, socket, socketserver, subprocess, sys, threading, time
+import contextlib, fcntl, functools, http.server, json, os, socket, socketserver, subprocess, sys, threading, time
 from pathlib import Path
 import pytest
 
@@ -52,11 +52,13 @@ def site_fresh()->bool:
 @contextlib.contextmanager
 def served_site():
     "Build _site/ unless it is fresh (or SCLLE_SITE_PREBUILT=1 says to use it), serve it on localhost: (base url, pages)."
-    if not (os.environ.get("SCLLE_SITE_PREBUILT") and (SITE/"pages.json").exists()) and not site_fresh():
-        t0 = time.time()
-        r = subprocess.run([sys.executable, str(ROOT/"tools"/"build_site.py")], cwd=ROOT, capture_output=True, text=True)
-        assert r.returncode == 0, f"tools/build_site.py failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
-        print(f"site built in {time.time()-t0:.0f}s")
+    with open(ROOT/".site-build.lock", "w") as lock:    # tests run in parallel (pytest -n) build the site once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (os.environ.get("SCLLE_SITE_PREBUILT") and (SITE/"pages.json").exists()) and not site_fresh():
+            t0 = time.time()
+            r = subprocess.run([sys.executable, str(ROOT/"tools"/"build_site.py")], cwd=ROOT, capture_output=True, text=True)
+            assert r.returncode == 0, f"tools/build_site.py failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+            print(f"site built in {time.time()-t0:.0f}s")
     pages = json.loads((SITE/"pages.json").read_text())
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *a): pass

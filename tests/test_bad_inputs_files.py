@@ -11,6 +11,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+from _procs import foreground
 from sclle_nb.dcenet import load_dcenet
 from sclle_nb.enhancer import (_decode, _chunk, enhance, png16_bytes, read_image, save_image, temp_name, ImageError,
                                PNG_SIG)
@@ -138,10 +139,7 @@ def test_signal_from_outside_while_writing(sig, tmp_path):
     d, out = photo_folder(tmp_path/"in", 1), tmp_path/"out"
     assert sclle("enhance", d, "-o", out, "-w", "random", "-q")[0] == 0
     old = digest(out.iterdir())
-    # As a terminal's foreground job: a shell that started these tests in the background left SIGINT ignored, and
-    # the command rightly keeps an ignored signal ignored.
-    dfl = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
-    p = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(d), str(out)], stderr=subprocess.PIPE, text=True, preexec_fn=dfl)
+    p = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(d), str(out)], stderr=subprocess.PIPE, text=True, preexec_fn=foreground)
     try:
         for _ in range(1200):
             if any(q.name.startswith(".sclle-") for q in out.iterdir()): break

@@ -40,20 +40,55 @@ def test_every_lesson_is_a_page(site):
     assert sorted(p["src"] for p in pages) == nbs
     assert pages[0]["href"] == "index.html"
 
-def test_pages_load_with_sidebar_and_figures(site, browser):
+_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.S)
+_TEX = re.compile(r"\$\$.+?\$\$|\$[^$\s][^$\n]*?\$|\\\(|\\\[", re.S)
+
+def has_math(nb:Path)->bool:
+    "Does the notebook have $ math in a markdown cell, or a widget label with math in its saved state?"
+    d = json.loads(nb.read_text())
+    md = "\n".join("".join(c["source"]) for c in d["cells"] if c["cell_type"] == "markdown")
+    labels = json.dumps(d.get("metadata", {}).get("widgets", {}))
+    return bool(_TEX.search(_CODE.sub("", md)) or re.search(r'"description": "[^"]*\$[^"$]+\$', labels))
+
+_TEXT_JS = """() => [...document.querySelectorAll('.jp-RenderedMarkdown, .jp-RenderedHTMLCommon, .widget-label, .widget-html-content')]
+    .filter(e => !e.closest('.jp-InputArea-editor, .jp-RenderedText')).map(e => {
+        const c = e.cloneNode(true);   // code and typeset math are not raw TeX
+        c.querySelectorAll('pre, code, mjx-container, script, style').forEach(x => x.remove());
+        return c.textContent; }).join('\\n')"""
+
+@pytest.fixture(scope="module")
+def visits(site, browser):
+    "Every page opened once: what the page-load and the math tests check, page by page."
     base, pages = site
-    bad = {}
+    out = {}
     for pg in pages:
         page, errors, foreign = _open(browser, f"{base}/{pg['href']}")
         side = page.locator("nav.sclle-sidebar")
-        assert side.is_visible(), f"{pg['href']}: no sidebar"
-        assert side.locator("a[href]").count() == len(pages) + 2, f"{pg['href']}: sidebar does not list every page (+ title, Try it)"
-        assert page.locator("nav.sclle-sidebar a.active").get_attribute("href") == pg["href"]
-        assert page.locator(".jp-Cell").count() > 0, f"{pg['href']}: no notebook cells rendered"
-        broken = page.evaluate("[...document.images].filter(i => i.complete && i.naturalWidth === 0).map(i => i.src.slice(0, 60))")
+        v = dict(sidebar=side.is_visible(), links=side.locator("a[href]").count(),
+                 active=page.locator("nav.sclle-sidebar a.active").get_attribute("href"), cells=page.locator(".jp-Cell").count(),
+                 broken=page.evaluate("[...document.images].filter(i => i.complete && i.naturalWidth === 0).map(i => i.src.slice(0, 60))"),
+                 math=has_math(ROOT/"nbs"/pg["src"]))
         shot(page, f"site_{pg['href'].removesuffix('.html')}")
-        if errors or foreign or broken: bad[pg["href"]] = dict(errors=errors[:5], foreign=foreign[:5], broken_images=broken[:5])
+        if v["math"]:
+            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000)
+            v["typeset"] = page.evaluate("() => MathJax.startup.promise.then(() => document.querySelectorAll('mjx-container').length)")
+            v["raw_tex"] = sorted({m.group(0)[:40] for m in _TEX.finditer(page.evaluate(_TEXT_JS))})
+            if pg["href"] == "contrastive.html": shot(page, "site_math_contrastive")
+        v.update(errors=errors[:5], foreign=foreign[:5])   # read last: typesetting can log errors too
+        out[pg["href"]] = v
         page.close()
+    return out
+
+def test_pages_load_with_sidebar_and_figures(site, visits):
+    _, pages = site
+    assert sorted(visits) == sorted(p["href"] for p in pages)
+    bad = {}
+    for href, v in visits.items():
+        assert v["sidebar"], f"{href}: no sidebar"
+        assert v["links"] == len(pages) + 2, f"{href}: sidebar does not list every page (+ title, Try it)"
+        assert v["active"] == href
+        assert v["cells"] > 0, f"{href}: no notebook cells rendered"
+        if v["errors"] or v["foreign"] or v["broken"]: bad[href] = {k: v[k] for k in ("errors", "foreign", "broken")}
     assert not bad, f"pages with problems: {json.dumps(bad, indent=1)}"
 
 def test_static_slider_changes_image(site, browser):
@@ -91,36 +126,14 @@ def test_embedded_widget_slider_changes_image(site, browser):
     assert not errors, errors
     page.close()
 
-_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.S)
-_TEX = re.compile(r"\$\$.+?\$\$|\$[^$\s][^$\n]*?\$|\\\(|\\\[", re.S)
-
-def has_math(nb:Path)->bool:
-    "Does the notebook have $ math in a markdown cell, or a widget label with math in its saved state?"
-    d = json.loads(nb.read_text())
-    md = "\n".join("".join(c["source"]) for c in d["cells"] if c["cell_type"] == "markdown")
-    labels = json.dumps(d.get("metadata", {}).get("widgets", {}))
-    return bool(_TEX.search(_CODE.sub("", md)) or re.search(r'"description": "[^"]*\$[^"$]+\$', labels))
-
-def test_math_is_typeset(site, browser):
+def test_math_is_typeset(visits):
     "Every page whose notebook has $ math shows typeset formulas (mjx-container) and no raw TeX in its text."
-    base, pages = site
-    math = [pg for pg in pages if has_math(ROOT/"nbs"/pg["src"])]
-    assert any(pg["href"] == "contrastive.html" for pg in math)
-    bad, counts = {}, {}
-    for pg in math:
-        page, errors, _ = _open(browser, f"{base}/{pg['href']}")
-        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000)
-        counts[pg["href"]] = n = page.evaluate("() => MathJax.startup.promise.then(() => document.querySelectorAll('mjx-container').length)")
-        text = page.evaluate("""() => [...document.querySelectorAll('.jp-RenderedMarkdown, .jp-RenderedHTMLCommon, .widget-label, .widget-html-content')]
-                                      .filter(e => !e.closest('.jp-InputArea-editor, .jp-RenderedText')).map(e => {
-                                          const c = e.cloneNode(true);   // code and typeset math are not raw TeX
-                                          c.querySelectorAll('pre, code, mjx-container, script, style').forEach(x => x.remove());
-                                          return c.textContent; }).join('\\n')""")
-        raw = sorted({m.group(0)[:40] for m in _TEX.finditer(text)})
-        if pg["href"] == "contrastive.html": shot(page, "site_math_contrastive")
-        if n == 0 or raw or errors: bad[pg["href"]] = dict(typeset=n, raw_tex=raw[:5], errors=errors[:3])
-        page.close()
-    print(f"{len(math)} pages with math, {sum(counts.values())} typeset formulas:", json.dumps(counts))
+    math = {h: v for h, v in visits.items() if v["math"]}
+    assert "contrastive.html" in math
+    bad = {h: dict(typeset=v["typeset"], raw_tex=v["raw_tex"][:5], errors=v["errors"][:3])
+           for h, v in math.items() if v["typeset"] == 0 or v["raw_tex"] or v["errors"]}
+    print(f"{len(math)} pages with math, {sum(v['typeset'] for v in math.values())} typeset formulas:",
+          json.dumps({h: v["typeset"] for h, v in math.items()}))
     assert not bad, f"pages whose math is not typeset: {json.dumps(bad, indent=1)}"
 
 def test_widget_label_math_is_typeset(site, browser):

@@ -2,6 +2,7 @@
 import os, pickle, signal, subprocess, sys, warnings
 import pytest, torch
 from PIL import Image
+from _procs import foreground
 from sclle_nb.dcenet import DCENet, CheckpointError, load_dcenet, save_dcenet, load_checkpoint, init_dcenet
 
 def error(tmp_path, name, data):
@@ -88,7 +89,7 @@ def test_save_stopped_by_signal_leaves_nothing(tmp_path, sig):
             "def hang(obj, f): open(f, 'wb').write(b'half'); print('writing', flush=True); time.sleep(60)\n"
             f"torch.save = hang\ntry: save_dcenet(DCENet(), {str(tmp_path/'out.pth')!r})\n"
             "except KeyboardInterrupt as e: sys.exit(exit_status(e))")
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, preexec_fn=foreground)
     assert p.stdout.readline().strip() == "writing"
     p.send_signal(sig); p.wait(60)
     assert p.returncode == 128 + sig

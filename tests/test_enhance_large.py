@@ -2,6 +2,7 @@
 import subprocess, sys, json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from sclle_nb.enhancer import MAX_PIXELS
@@ -30,6 +31,7 @@ def child(*args):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.serial   # peak memory: alone, not beside other tests
 def test_50_megapixels(tmp_path):
     h, w = 5773, 8660
     assert h*w <= MAX_PIXELS

@@ -334,6 +334,7 @@ with mock.patch.object(E, "infer", stand_in), redirect_stderr(err):
 print(json.dumps(dict(rc=rc, seen=seen, err=err.getvalue(), maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 '''
 
+@pytest.mark.serial   # peak memory: alone, not beside other tests
 def test_a_small_file_declaring_49_megapixels_cannot_take_gigabytes(tmp_path):
     w, h = 7000, 7000
     size = bomb_png(tmp_path/"bomb.png", w, h)

@@ -3,6 +3,7 @@ embedded data, 32-64 pixel crops, a few steps or seconds; settings refused befor
 import json, os, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 import pytest, torch
+from _procs import foreground
 from sclle_nb import train as T
 from sclle_nb.train_cli import train_cli, demo_cli, train_parser, config_from_args, demo_images
 from sclle_nb.objective import ABLATIONS
@@ -89,7 +90,7 @@ def test_signal_leaves_no_temporary_file_and_keeps_the_checkpoint(tmp_path, sig)
     out = tmp_path/"run"; out.mkdir()
     tiny = ["--crop", "32", "--vgg", "random", "--data-opt", "n_scenes=4", "--log-every", "1", "--no-progress"]
     p = subprocess.Popen([sys.executable, "-c", SCRIPT.format(root=str(ROOT), tiny=tiny), str(out)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=foreground)
     try:
         t0 = time.time()
         while not (out/"IN_SAVE").exists():
