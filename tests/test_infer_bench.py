@@ -1,18 +1,7 @@
-"""`sclle bench --quick --json` prints one JSON object with every figure of the benchmark; the training step runs."""
+"""`sclle bench`: bad options are refused; the training steps it times run. (Its `--quick --json` report is checked in
+the making-it-fast lesson.)"""
 import json, subprocess, sys, torch
 import pytest
-
-KEYS = ("matmul_gflops_fp32", "infer_512_s", "infer_900x1200_s", "infer_fast_900x1200_s", "fast_psnr_db",
-        "tiled_24mp_peak_mb", "train_step_fp32_s", "train_step_bf16_s", "train_peak_mb")
-
-def test_bench_json_quick():
-    p = subprocess.run([sys.executable, "-c", "import sys; from sclle_nb.cli import main; sys.exit(main(sys.argv[1:]))", "bench", "--quick", "--json", "--no-train", "--rounds", "1"],
-                       capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, p.stderr
-    r = json.loads(p.stdout)
-    for k in KEYS: assert k in r, k
-    assert r["train_step_fp32_s"] is None and "train_note" in r
-    assert r["matmul_gflops_fp32"] > 0 and r["tiled_24mp_peak_mb"] > 0 and r["exact_max_abs_err"] <= 1e-5
 
 def test_bench_table_and_bad_args():
     from sclle_nb.bench import bench_cli, bench_table

@@ -1,4 +1,5 @@
-"""Fast mode (low-resolution curve maps, bf16) stays within 30 dB of the exact output on real photos."""
+"""Fast mode (low-resolution curve maps, bf16) stays within 30 dB of the exact output on real photos, in the setting
+`sclle bench` measures. (Scale 0.5 and bf16 on LIME 7 are checked in the inference lesson.)"""
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
 from sclle_nb.dcenet import load_dcenet
@@ -9,14 +10,6 @@ def photo(shared, name, size=None):
     im = Image.open(shared/"data"/"LIME"/name).convert("RGB")
     if size: im = im.resize(size, Image.LANCZOS)
     return torch.from_numpy(np.array(im)).permute(2, 0, 1)[None].float().div(255)
-
-def test_fast_psnr_real_photo(shared):
-    net = load_dcenet(shared/"weights"/"SCL-LLE.pth")
-    x = photo(shared, "7.png")                      # 450x450: scale 0.5 keeps 225x225, like 0.25 of 900x1200
-    exact = infer(net, x)
-    assert psnr(infer(net, x, precision="bf16"), exact) >= 50
-    assert psnr(infer(net, x, scale=0.5), exact) >= 30
-    assert psnr(infer(net, x, scale=0.5, precision="bf16"), exact) >= 30
 
 def test_fast_mode_benchmarked_setting(shared):
     "The benchmarked fast mode (`bench.FAST`: scale 1/8, bf16, compiled) on LIME 10 at 1200x900, as `sclle bench` measures it."

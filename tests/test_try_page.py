@@ -8,7 +8,7 @@ clear one-line message. Also times a ~1 MP photo in the page, both modes (bench/
 
 Uses the same built site as test_browser_site.py (built here when stale; SCLLE_SITE_PREBUILT=1 uses _site/ as it is).
 Screenshots: screenshots/try_*.png; timings: screenshots/try_timing.json."""
-import json, re
+import base64, json, re
 import numpy as np
 import pytest
 from PIL import Image
@@ -52,7 +52,7 @@ def photo(tmp_path, name="dark.png", size=None)->tuple:
         img = (data.astronaut()[40:415, 10:511].astype(np.float32) * 0.25).astype(np.uint8)   # 375x501: odd sizes
     if size: img = np.asarray(Image.fromarray(img).resize(size, Image.BICUBIC))
     path = tmp_path/name
-    Image.fromarray(np.ascontiguousarray(img)).save(path)
+    Image.fromarray(np.ascontiguousarray(img)).save(path, compress_level=1)   # fast to write; the page decodes any level
     return path, img
 
 def run(page, path, mode, timeout=600000)->dict:
@@ -76,8 +76,11 @@ def idle(page, timeout=600000):
 
 def pixels(page, h, w, y0=0)->np.ndarray:
     "Rows y0..y0+h-1 of the result canvas as (h,w,3) uint8."
-    flat = page.evaluate(f"() => Array.from(document.getElementById('after').getContext('2d').getImageData(0, {y0}, {w}, {h}).data)")
-    return np.array(flat, dtype=np.uint8).reshape(h, w, 4)[..., :3]
+    b64 = page.evaluate(f"""() => {{   // base64 of the RGBA bytes: a list of a million numbers is slow to pass
+        const d = document.getElementById('after').getContext('2d').getImageData(0, {y0}, {w}, {h}).data; let s = '';
+        for (let i = 0; i < d.length; i += 32768) s += String.fromCharCode.apply(null, d.subarray(i, i + 32768));
+        return btoa(s); }}""")
+    return np.frombuffer(base64.b64decode(b64), dtype=np.uint8).reshape(h, w, 4)[..., :3]
 
 def test_page_loads(page):
     assert "never leaves your machine" in page.locator("#privacy").inner_text()

@@ -15,5 +15,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 /usr/bin/chromium --version 2>/dev/null  # (its wrapper script warns about a shell test on some machines)
-py="$root/.venv/bin/python"; [ -x "$py" ] || py=python3
-"$py" "$root/tools/build_site.py" --vendor-only
+# build_site.py's vendoring needs only the standard library: the system python, so this can run while .venv is made.
+"${PYTHON:-python3}" "$root/tools/build_site.py" --vendor-only
