@@ -260,7 +260,9 @@ def before_after(model:nn.Module, imgs:list[tuple[str, Tensor]]):
 def fast_bf16(device:torch.device)->bool:
     "Does `device` run bfloat16 faster than float32? CUDA GPUs that support it, CPUs with oneDNN bf16 kernels."
     if device.type == "cuda": return torch.cuda.is_bf16_supported()
-    if device.type == "cpu": return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    if device.type == "cpu":
+        from sclle_nb.infer import _bf16_kernels   # the same test the fast inference engine uses
+        return torch.backends.mkldnn.is_available() and _bf16_kernels()
     return False
 
 # %% ../nbs/20_train_cli.ipynb #4031a3ad
